@@ -1,0 +1,217 @@
+//! The evidence inventory (`mailscope stats`): what was read, what it holds, and what is
+//! missing or suspicious, before any investigation starts.
+
+use crate::ingest::{FileReport, Ingested, MalformedAt};
+use crate::model::{AccessType, Nanos};
+use crate::parse::fields::format_time;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Record counts that mean an export was probably cut at a tool's limit.
+/// See: ../shared/docs/formats.md, "Damaged input" (5,000 and 50,000 rows).
+pub const EXPORT_CAPS: [u64; 2] = [5_000, 50_000];
+
+#[derive(Debug, Serialize)]
+pub struct MailboxSummary {
+    pub mailbox: String,
+    pub mail_items_accessed: u64,
+    pub bind: u64,
+    pub sync: u64,
+    pub unknown_access: u64,
+    pub throttled: u64,
+    pub first_time: String,
+    pub last_time: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserSummary {
+    pub user: String,
+    pub records: u64,
+    pub mail_items_accessed: u64,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct CapSign {
+    /// `file` (records in one input file) or `hour` (unique records in one UTC hour).
+    pub scope: String,
+    pub what: String,
+    pub records: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Inventory {
+    /// All records read: `mail_items_accessed + other_operations + duplicates + malformed`.
+    pub records: u64,
+    pub mail_items_accessed: u64,
+    pub other_operations: u64,
+    pub duplicates: u64,
+    pub malformed: u64,
+    /// Unique well-formed records per operation name (MailItemsAccessed included).
+    pub by_operation: BTreeMap<String, u64>,
+    /// Unique MailItemsAccessed records per `MailAccessType` (Bind, Sync, Unknown).
+    pub by_access_type: BTreeMap<String, u64>,
+    pub throttled_records: u64,
+    pub malformed_by_kind: BTreeMap<String, u64>,
+    /// The first malformed records of each kind, with their place.
+    pub malformed_examples: Vec<MalformedAt>,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+    pub mail_items_accessed_first_time: Option<String>,
+    pub mail_items_accessed_last_time: Option<String>,
+    pub mailboxes: Vec<MailboxSummary>,
+    pub users: Vec<UserSummary>,
+    /// Accounts seen in the evidence (as mailbox owner or as a UPN user) with no
+    /// MailItemsAccessed record for their mailbox: maybe not audited.
+    pub mailboxes_without_mail_items_accessed: Vec<String>,
+    pub capped_export_signs: Vec<CapSign>,
+    pub files: Vec<FileReport>,
+    pub notes: Vec<String>,
+}
+
+fn span(first: Option<Nanos>, last: Option<Nanos>) -> (Option<String>, Option<String>) {
+    (first.map(format_time), last.map(format_time))
+}
+
+pub fn inventory(ing: &Ingested) -> Inventory {
+    let mut by_operation: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_access: BTreeMap<String, u64> = BTreeMap::new();
+    let mut mailboxes: BTreeMap<&str, MailboxSummary> = BTreeMap::new();
+    let mut mb_times: BTreeMap<&str, (Nanos, Nanos)> = BTreeMap::new();
+    let mut users: BTreeMap<&str, UserSummary> = BTreeMap::new();
+    let mut accounts: BTreeSet<&str> = BTreeSet::new();
+    let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    let (mut mia, mut throttled) = (0u64, 0u64);
+    let (mut mia_first, mut mia_last): (Option<Nanos>, Option<Nanos>) = (None, None);
+    for r in &ing.records {
+        *by_operation.entry(r.operation.clone()).or_default() += 1;
+        *per_hour.entry(r.time.div_euclid(3_600_000_000_000)).or_default() += 1;
+        if !r.mailbox.is_empty() {
+            accounts.insert(&r.mailbox);
+        }
+        if r.user.contains('@') {
+            accounts.insert(&r.user);
+        }
+        if !r.user.is_empty() {
+            let u = users.entry(&r.user).or_insert_with(|| UserSummary {
+                user: r.user.clone(),
+                records: 0,
+                mail_items_accessed: 0,
+            });
+            u.records += 1;
+            u.mail_items_accessed += r.mail.is_some() as u64;
+        }
+        let Some(m) = &r.mail else { continue };
+        mia += 1;
+        throttled += m.throttled as u64;
+        mia_first = Some(mia_first.map_or(r.time, |t| t.min(r.time)));
+        mia_last = Some(mia_last.map_or(r.time, |t| t.max(r.time)));
+        *by_access.entry(m.access.to_string()).or_default() += 1;
+        let mb = mailboxes.entry(&r.mailbox).or_insert_with(|| MailboxSummary {
+            mailbox: r.mailbox.clone(),
+            mail_items_accessed: 0,
+            bind: 0,
+            sync: 0,
+            unknown_access: 0,
+            throttled: 0,
+            first_time: String::new(),
+            last_time: String::new(),
+        });
+        mb.mail_items_accessed += 1;
+        match m.access {
+            AccessType::Bind => mb.bind += 1,
+            AccessType::Sync => mb.sync += 1,
+            AccessType::Unknown => mb.unknown_access += 1,
+        }
+        mb.throttled += m.throttled as u64;
+        let t = mb_times.entry(&r.mailbox).or_insert((r.time, r.time));
+        t.0 = t.0.min(r.time);
+        t.1 = t.1.max(r.time);
+    }
+    for (k, (a, b)) in mb_times {
+        if let Some(mb) = mailboxes.get_mut(k) {
+            mb.first_time = format_time(a);
+            mb.last_time = format_time(b);
+        }
+    }
+    let without: Vec<String> = accounts
+        .iter()
+        .filter(|a| !mailboxes.contains_key(*a))
+        .map(|a| a.to_string())
+        .collect();
+
+    let mut caps = Vec::new();
+    for f in &ing.files {
+        if EXPORT_CAPS.contains(&f.records) {
+            caps.push(CapSign {
+                scope: "file".into(),
+                what: f.path.clone(),
+                records: f.records,
+            });
+        }
+    }
+    for (hour, n) in &per_hour {
+        if EXPORT_CAPS.contains(n) {
+            caps.push(CapSign {
+                scope: "hour".into(),
+                what: format_time(hour * 3_600_000_000_000),
+                records: *n,
+            });
+        }
+    }
+
+    let (first_time, last_time) = span(
+        ing.records.first().map(|r| r.time),
+        ing.records.last().map(|r| r.time),
+    );
+    let (mia_first_s, mia_last_s) = span(mia_first, mia_last);
+    let unique = ing.records.len() as u64;
+    let mut notes = vec![
+        "records with the same record id (Id/RecordId/Identity/OfficeId) are counted once, \
+         wherever and however often they appear"
+            .to_string(),
+        "times are the records' own UTC times (AuditData CreationTime); export wrapper dates \
+         are used only when a record has none"
+            .to_string(),
+    ];
+    if !without.is_empty() {
+        notes.push(
+            "accounts with no MailItemsAccessed record may not be audited for it (E5/Audit \
+             Premium until 2023, now E3 when enabled per mailbox): an empty result is not \
+             proof of no access"
+                .to_string(),
+        );
+    }
+    if !caps.is_empty() {
+        notes.push(
+            "a file or hour holding exactly 5,000 or 50,000 records suggests an export cut at \
+             a tool's limit: re-export that window in smaller pieces"
+                .to_string(),
+        );
+    }
+    Inventory {
+        records: ing.read,
+        mail_items_accessed: mia,
+        other_operations: unique - mia,
+        duplicates: ing.duplicates,
+        malformed: ing.malformed_total(),
+        by_operation,
+        by_access_type: by_access,
+        throttled_records: throttled,
+        malformed_by_kind: ing
+            .malformed
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        malformed_examples: ing.malformed_examples.clone(),
+        first_time,
+        last_time,
+        mail_items_accessed_first_time: mia_first_s,
+        mail_items_accessed_last_time: mia_last_s,
+        mailboxes: mailboxes.into_values().collect(),
+        users: users.into_values().collect(),
+        mailboxes_without_mail_items_accessed: without,
+        capped_export_signs: caps,
+        files: ing.files.clone(),
+        notes,
+    }
+}

@@ -1,0 +1,3 @@
+//! Analysis stage: turns the unique normalized records into answers.
+
+pub mod inventory;

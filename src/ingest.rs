@@ -1,0 +1,829 @@
+//! Ingest: runs the read -> frame -> parse stages in parallel and accounts for every record.
+//!
+//! One producer thread walks the inputs in order. A plain file is memory-mapped and cut into
+//! newline-aligned chunks (no copy); a compressed, UTF-16 or standard-input source is decoded
+//! on the producer thread into recycled blocks. Work goes through a bounded crossbeam channel
+//! to `threads` parser workers on a rayon pool, so memory stays bounded whatever the input
+//! size. Each worker returns a partial result; partials are merged in input order, then
+//! records are de-duplicated by record id in sharded hash maps. Whichever copy of a record
+//! arrives first, the smallest (by the record's total order) is kept, so the result does not
+//! depend on file order, chunking or thread count.
+
+use crate::error::{Error, Result};
+use crate::input::InputPath;
+use crate::input::decode::{
+    Compression, Encoding, HashState, HashingReader, Utf16Reader, decompress, read_up_to,
+    with_prefix,
+};
+use crate::input::frame::{
+    Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv, split_lines,
+};
+use crate::input::sniff::{self, Container};
+use crate::model::Record;
+use crate::parse::{
+    JsonParser, Malformed, MalformedKind, Obj, Outcome, normalize_object, normalize_top,
+};
+use crate::progress::Progress;
+use ahash::AHashMap;
+use crossbeam_channel::{Receiver, Sender, bounded};
+use memmap2::Mmap;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How to ingest.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub threads: usize,
+    /// Target size of a chunk of NDJSON handed to one worker.
+    pub chunk_bytes: usize,
+    /// A record longer than this is reported as `too-long` and not parsed.
+    pub max_record: usize,
+    /// Stop at the first malformed record or unreadable input.
+    pub strict: bool,
+    /// Compute each file's SHA-256.
+    pub hash: bool,
+    pub progress: bool,
+    /// How many malformed records of each kind to keep with their place.
+    pub max_examples: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_bytes: 4 << 20,
+            max_record: 8 << 20,
+            strict: false,
+            hash: true,
+            progress: false,
+            max_examples: 20,
+        }
+    }
+}
+
+/// What was read from one input.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    /// Bytes in the file as stored (compressed size for compressed files).
+    pub size: u64,
+    /// SHA-256 of the file as stored (empty when hashing is off).
+    pub sha256: String,
+    pub compression: Compression,
+    pub encoding: Encoding,
+    pub container: String,
+    /// The record shape seen at the start (e.g. `auditdata`, `purview-portal-csv`).
+    pub shape: String,
+    /// Records read from this file: parsed, duplicate or malformed.
+    pub records: u64,
+    /// Why the file, or its end, could not be read.
+    pub error: Option<String>,
+}
+
+/// A malformed record and its place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MalformedAt {
+    pub path: String,
+    pub line: u64,
+    pub kind: MalformedKind,
+    pub why: String,
+    #[serde(skip)]
+    pub file: usize,
+}
+
+impl MalformedAt {
+    pub fn location(&self) -> String {
+        format!("{}:{}: {}: {}", self.path, self.line, self.kind, self.why)
+    }
+}
+
+/// Everything ingest found: the unique well-formed records and the accounting of the rest.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub files: Vec<FileReport>,
+    /// Unique well-formed records, sorted by (time, id).
+    pub records: Vec<Record>,
+    /// All records read: `records.len() + duplicates + malformed`.
+    pub read: u64,
+    pub duplicates: u64,
+    pub malformed: BTreeMap<MalformedKind, u64>,
+    /// The first malformed records of each kind, in input order.
+    pub malformed_examples: Vec<MalformedAt>,
+}
+
+impl Ingested {
+    pub fn malformed_total(&self) -> u64 {
+        self.malformed.values().sum()
+    }
+
+    /// True when anything was skipped: malformed records or files with errors.
+    pub fn skipped_anything(&self) -> bool {
+        self.malformed_total() > 0 || self.files.iter().any(|f| f.error.is_some())
+    }
+}
+
+enum Payload {
+    Mapped(Arc<Mmap>, Range<usize>),
+    Owned(Vec<u8>),
+    LongLine(usize),
+    Values(ValueBatch),
+    Rows(RowBatch),
+}
+
+struct Work {
+    file: usize,
+    seq: u64,
+    payload: Payload,
+}
+
+/// A worker's result for one piece of work.
+#[derive(Default)]
+struct Partial {
+    file: usize,
+    seq: u64,
+    /// Line numbers in `examples` count from the start of this piece (NDJSON) rather than
+    /// from the start of the file.
+    relative: bool,
+    lines: u64,
+    raw: u64,
+    records: Vec<Record>,
+    malformed: [u64; MalformedKind::ALL.len()],
+    examples: Vec<(u64, Malformed)>,
+}
+
+impl Partial {
+    fn malformed(&mut self, line: u64, m: Malformed, max_examples: usize) {
+        self.raw += 1;
+        let k = m.kind as usize;
+        self.malformed[k] += 1;
+        if self.malformed[k] as usize <= max_examples {
+            self.examples.push((line, m));
+        }
+    }
+
+    fn outcome(&mut self, line: u64, o: Outcome, max_examples: usize) {
+        match o {
+            Outcome::Record(r) => {
+                self.raw += 1;
+                self.records.push(r);
+            }
+            Outcome::Malformed(m) => self.malformed(line, m, max_examples),
+        }
+    }
+}
+
+/// Per-worker state, reused from piece to piece.
+struct Worker {
+    chunk: Vec<u8>,
+    parser: JsonParser,
+    outcomes: Vec<Outcome>,
+    max_record: usize,
+    max_examples: usize,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The record inside a line: without surrounding white space and BOMs.
+fn trim_line(line: &[u8]) -> Range<usize> {
+    let mut s = 0;
+    let mut e = line.len();
+    loop {
+        if line[s..e].starts_with(BOM) {
+            s += 3;
+        } else if s < e && line[s].is_ascii_whitespace() {
+            s += 1;
+        } else {
+            break;
+        }
+    }
+    while e > s && line[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    s..e
+}
+
+impl Worker {
+    fn new(opts: &Options) -> Self {
+        Worker {
+            chunk: Vec::new(),
+            parser: JsonParser::new(),
+            outcomes: Vec::new(),
+            max_record: opts.max_record,
+            max_examples: opts.max_examples,
+        }
+    }
+
+    fn process(&mut self, work: Work, free: &Sender<Vec<u8>>) -> Partial {
+        let mut p = Partial {
+            file: work.file,
+            seq: work.seq,
+            ..Partial::default()
+        };
+        match work.payload {
+            Payload::Mapped(map, range) => {
+                p.relative = true;
+                self.lines(&map[range], &mut p);
+            }
+            Payload::Owned(buf) => {
+                p.relative = true;
+                self.lines(&buf, &mut p);
+                let _ = free.try_send(buf);
+            }
+            Payload::LongLine(len) => {
+                p.relative = true;
+                p.lines = 1;
+                p.malformed(1, too_long(len, self.max_record), self.max_examples);
+            }
+            Payload::Values(batch) => self.values(&batch, &mut p),
+            Payload::Rows(batch) => self.rows(&batch, &mut p),
+        }
+        p
+    }
+
+    /// NDJSON: copies the piece once into a padded buffer, then parses each line in place.
+    fn lines(&mut self, bytes: &[u8], p: &mut Partial) {
+        let Worker {
+            chunk,
+            parser,
+            outcomes,
+            max_record,
+            max_examples,
+        } = self;
+        chunk.clear();
+        chunk.extend_from_slice(bytes);
+        chunk.resize(bytes.len() + simd_json::INPUT_PADDING, 0);
+        let len = bytes.len();
+        let mut pos = 0;
+        let mut line = 0u64;
+        while pos < len {
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(len, |i| pos + i);
+            line += 1;
+            let r = trim_line(&bytes[pos..end]);
+            let (s, e) = (pos + r.start, pos + r.end);
+            pos = end + 1;
+            if s == e {
+                continue; // a blank line is not a record
+            }
+            if e - s > *max_record {
+                p.malformed(line, too_long(e - s, *max_record), *max_examples);
+                continue;
+            }
+            outcomes.clear();
+            let res = parser.parse_in_place(&mut chunk[s..], e - s, &bytes[s..e], |root, child| {
+                normalize_top(root, child, outcomes)
+            });
+            match res {
+                Ok(()) => {
+                    for o in outcomes.drain(..) {
+                        p.outcome(line, o, *max_examples);
+                    }
+                }
+                Err(m) => p.malformed(line, m, *max_examples),
+            }
+        }
+        p.lines = line;
+    }
+
+    fn values(&mut self, batch: &ValueBatch, p: &mut Partial) {
+        for v in &batch.values {
+            match v {
+                Framed::TooLong { line, len } => {
+                    p.malformed(*line, too_long(*len, self.max_record), self.max_examples)
+                }
+                Framed::Value { line, range } => {
+                    let outcomes = &mut self.outcomes;
+                    outcomes.clear();
+                    match self.parser.parse(&batch.data[range.clone()], |root, child| {
+                        normalize_top(root, child, outcomes)
+                    }) {
+                        Ok(()) => {
+                            for o in outcomes.drain(..) {
+                                p.outcome(*line, o, self.max_examples);
+                            }
+                        }
+                        Err(m) => p.malformed(*line, m, self.max_examples),
+                    }
+                }
+            }
+        }
+    }
+
+    fn rows(&mut self, batch: &RowBatch, p: &mut Partial) {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for row in &batch.rows {
+            match &row.cells {
+                Err(m) => p.malformed(row.line, m.clone(), self.max_examples),
+                Ok(cells) => {
+                    pairs.clear();
+                    pairs.extend(
+                        batch
+                            .header
+                            .iter()
+                            .zip(cells.iter())
+                            .map(|(h, c)| (h.as_str(), c.as_str())),
+                    );
+                    let o = normalize_object(Obj::Flat(&pairs), &mut self.parser);
+                    p.outcome(row.line, o, self.max_examples);
+                }
+            }
+        }
+    }
+}
+
+fn too_long(len: usize, max: usize) -> Malformed {
+    Malformed::new(
+        MalformedKind::TooLong,
+        format!("record of {len} bytes is longer than the limit of {max} bytes"),
+    )
+}
+
+/// The producer's view of the run.
+struct Producer<'a> {
+    opts: &'a Options,
+    tx: Sender<Work>,
+    free: Receiver<Vec<u8>>,
+    stop: &'a AtomicBool,
+    progress: &'a Progress,
+}
+
+const SNIFF_BYTES: usize = 256 * 1024;
+
+impl Producer<'_> {
+    fn send(&self, file: usize, seq: &mut u64, payload: Payload) -> bool {
+        let w = Work {
+            file,
+            seq: *seq,
+            payload,
+        };
+        *seq += 1;
+        !self.stop.load(Ordering::Relaxed) && self.tx.send(w).is_ok()
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        self.free.try_recv().unwrap_or_default()
+    }
+
+    fn produce(&self, file: usize, input: &InputPath) -> FileReport {
+        let mut report = FileReport {
+            path: input.display(),
+            size: 0,
+            sha256: String::new(),
+            compression: Compression::None,
+            encoding: Encoding::Utf8,
+            container: Container::Unknown.as_str().to_string(),
+            shape: String::new(),
+            records: 0,
+            error: None,
+        };
+        let path = match input {
+            InputPath::Stdin => {
+                self.stream(file, Box::new(std::io::stdin()), &mut report);
+                return report;
+            }
+            InputPath::File(p) => p,
+        };
+        // Inputs are evidence: opened read-only, never written.
+        let f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                report.error = Some(format!("cannot open: {e}"));
+                return report;
+            }
+        };
+        let meta = f.metadata().ok();
+        report.size = meta.as_ref().map_or(0, |m| m.len());
+        if meta.as_ref().is_some_and(|m| m.is_file() && m.len() > 0) {
+            // SAFETY: the map is read-only and mailscope never writes its inputs. If another
+            // process truncates the file while it is mapped, reading it may fault; evidence
+            // files are not expected to change under an investigation (documented in README).
+            if let Ok(map) = unsafe { Mmap::map(&f) } {
+                let head = &map[..map.len().min(SNIFF_BYTES)];
+                let compression = Compression::sniff(head);
+                let encoding = Encoding::sniff(head);
+                if compression == Compression::None && !encoding.is_utf16() {
+                    self.mapped(file, Arc::new(map), encoding, &mut report);
+                    return report;
+                }
+            }
+        }
+        self.stream(file, Box::new(f), &mut report);
+        report
+    }
+
+    /// A plain UTF-8 file, memory-mapped.
+    fn mapped(&self, file: usize, map: Arc<Mmap>, encoding: Encoding, report: &mut FileReport) {
+        let mut hasher = self.opts.hash.then(sha2::Sha256::new);
+        use sha2::Digest;
+        let data: &[u8] = &map;
+        report.encoding = encoding;
+        let head = &data[..data.len().min(SNIFF_BYTES)];
+        let container = sniff::sniff_container(head);
+        report.container = container.as_str().to_string();
+        report.shape = shape_of(&container, head);
+        let mut seq = 0;
+        let mut hash = |bytes: &[u8]| {
+            if let Some(h) = hasher.as_mut() {
+                h.update(bytes);
+            }
+        };
+        match container {
+            Container::Ndjson => {
+                for piece in split_lines(data, self.opts.chunk_bytes, self.opts.max_record) {
+                    let (range, payload) = match piece {
+                        Piece::Lines(r) => (r.clone(), Payload::Mapped(map.clone(), r)),
+                        Piece::LongLine(r) => (r.clone(), Payload::LongLine(r.len())),
+                    };
+                    hash(&data[range.clone()]);
+                    self.progress.inc(range.len() as u64);
+                    if !self.send(file, &mut seq, payload) {
+                        break;
+                    }
+                }
+            }
+            Container::Json => {
+                let mut framer = JsonFramer::new(self.opts.max_record, self.opts.chunk_bytes);
+                let mut ok = true;
+                for piece in data.chunks(1 << 20) {
+                    hash(piece);
+                    self.progress.inc(piece.len() as u64);
+                    framer.feed(piece, &mut |b| {
+                        ok = ok && self.send(file, &mut seq, Payload::Values(b))
+                    });
+                    if !ok {
+                        break;
+                    }
+                }
+                framer.finish(&mut |b| {
+                    ok = ok && self.send(file, &mut seq, Payload::Values(b))
+                });
+            }
+            Container::Csv { type_line } => {
+                hash(data);
+                let res = frame_csv(
+                    data,
+                    type_line,
+                    4096,
+                    &|| self.stop.load(Ordering::Relaxed),
+                    &mut |b| {
+                        self.send(file, &mut seq, Payload::Rows(b));
+                    },
+                );
+                self.progress.inc(data.len() as u64);
+                if let Err(e) = res {
+                    report.error = Some(format!("cannot read CSV: {e}"));
+                }
+            }
+            other => {
+                hash(data);
+                self.progress.inc(data.len() as u64);
+                report.error = Some(not_records(&other));
+            }
+        }
+        if let Some(h) = hasher {
+            report.sha256 = crate::input::decode::hex(&h.finalize());
+        }
+    }
+
+    /// A compressed, UTF-16 or standard-input source, decoded on this thread.
+    fn stream(&self, file: usize, raw: Box<dyn Read + Send>, report: &mut FileReport) {
+        let state = HashState::new(self.opts.hash);
+        let mut raw: Box<dyn Read + Send> = Box::new(HashingReader::new(raw, state.clone()));
+        let res = (|| -> std::io::Result<Box<dyn Read + Send>> {
+            let head = read_up_to(&mut raw, 4)?;
+            report.compression = Compression::sniff(&head);
+            let mut r = decompress(report.compression, with_prefix(head, raw))?;
+            let head = read_up_to(&mut r, 4096)?;
+            report.encoding = Encoding::sniff(&head);
+            let mut r = with_prefix(head, r);
+            if report.encoding.is_utf16() {
+                r = Box::new(Utf16Reader::new(r));
+            }
+            Ok(r)
+        })();
+        let mut r = match res {
+            Ok(r) => r,
+            Err(e) => {
+                report.error = Some(format!("cannot read: {e}"));
+                return self.finish_stream(&state, report);
+            }
+        };
+        let head = match read_up_to(&mut r, SNIFF_BYTES) {
+            Ok(h) => h,
+            Err(e) => {
+                report.error = Some(format!("cannot read: {e}"));
+                return self.finish_stream(&state, report);
+            }
+        };
+        let container = sniff::sniff_container(&head);
+        report.container = container.as_str().to_string();
+        report.shape = shape_of(&container, &head);
+        let mut r = with_prefix(head, r);
+        let mut seq = 0;
+        let mut last = 0u64;
+        let tick = |last: &mut u64| {
+            let now = state.lock().map_or(0, |s| s.bytes);
+            self.progress.inc(now.saturating_sub(*last));
+            *last = now;
+        };
+        match container {
+            Container::Ndjson => {
+                let mut blocks = BlockReader::new(r, self.opts.chunk_bytes, self.opts.max_record);
+                while let Some(b) = blocks.next_block(self.buffer()) {
+                    tick(&mut last);
+                    let payload = match b {
+                        Block::Lines(v) => Payload::Owned(v),
+                        Block::LongLine(n) => Payload::LongLine(n),
+                    };
+                    if !self.send(file, &mut seq, payload) {
+                        break;
+                    }
+                }
+                if let Some(e) = blocks.take_error() {
+                    report.error = Some(broken(report.compression, &e));
+                }
+            }
+            Container::Json => {
+                let mut framer = JsonFramer::new(self.opts.max_record, self.opts.chunk_bytes);
+                let mut buf = vec![0u8; 1 << 20];
+                let mut ok = true;
+                loop {
+                    match r.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            tick(&mut last);
+                            framer.feed(&buf[..n], &mut |b| {
+                                ok = ok && self.send(file, &mut seq, Payload::Values(b))
+                            });
+                            if !ok {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            report.error = Some(broken(report.compression, &e));
+                            break;
+                        }
+                    }
+                }
+                framer.finish(&mut |b| {
+                    ok = ok && self.send(file, &mut seq, Payload::Values(b))
+                });
+            }
+            Container::Csv { type_line } => {
+                let res = frame_csv(
+                    &mut r,
+                    type_line,
+                    4096,
+                    &|| self.stop.load(Ordering::Relaxed),
+                    &mut |b| {
+                        tick(&mut last);
+                        self.send(file, &mut seq, Payload::Rows(b));
+                    },
+                );
+                if let Err(e) = res {
+                    report.error = Some(broken(report.compression, &e));
+                }
+            }
+            other => {
+                // Read to the end, so that the file's hash covers all of it.
+                if let Err(e) = std::io::copy(&mut r, &mut std::io::sink()) {
+                    report.error = Some(broken(report.compression, &e));
+                } else {
+                    report.error = Some(not_records(&other));
+                }
+            }
+        }
+        tick(&mut last);
+        self.finish_stream(&state, report)
+    }
+
+    fn finish_stream(&self, state: &Arc<Mutex<HashState>>, report: &mut FileReport) {
+        if let Ok(mut s) = state.lock() {
+            // Hash the whole stored file even when decoding stopped early.
+            report.size = report.size.max(s.bytes);
+            report.sha256 = s.finish();
+        }
+    }
+}
+
+fn broken(c: Compression, e: &std::io::Error) -> String {
+    match c {
+        Compression::None => format!("read error: {e}"),
+        c => format!("{} stream broke off: {e}", c.as_str()),
+    }
+}
+
+fn not_records(c: &Container) -> String {
+    match c {
+        Container::MessageTrace => {
+            "a message-trace export, not audit records (give it to `scope --trace`)".into()
+        }
+        Container::Empty => "empty file: no records".into(),
+        _ => "not an audit-log export mailscope recognises".into(),
+    }
+}
+
+fn shape_of(c: &Container, head: &[u8]) -> String {
+    match c {
+        Container::Ndjson | Container::Json => sniff::record_shape(head).to_string(),
+        Container::Csv { .. } => {
+            let b = sniff::skip_blank(head);
+            let mut lines = b.split(|&c| c == b'\n');
+            let mut first = lines.next().unwrap_or_default();
+            if first.starts_with(b"#TYPE") {
+                first = lines.next().unwrap_or_default();
+            }
+            let first = first.strip_suffix(b"\r").unwrap_or(first);
+            sniff::csv_shape(&sniff::header_columns(first)).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Reads every input and returns the unique records and the accounting.
+pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
+    let threads = opts.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i {
+            InputPath::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            InputPath::Stdin => 0,
+        })
+        .sum();
+    let progress = Progress::new(total, opts.progress);
+    let (tx, rx) = bounded::<Work>(threads * 2);
+    let (free_tx, free_rx) = bounded::<Vec<u8>>(threads * 2 + 2);
+    let stop = AtomicBool::new(false);
+    let partials = Mutex::new(Vec::<Partial>::new());
+
+    let reports = std::thread::scope(|scope| {
+        let producer = Producer {
+            opts,
+            tx,
+            free: free_rx,
+            stop: &stop,
+            progress: &progress,
+        };
+        let handle = scope.spawn(move || {
+            let mut reports = Vec::new();
+            for (i, input) in inputs.iter().enumerate() {
+                if stop_requested(&producer) {
+                    break;
+                }
+                let report = producer.produce(i, input);
+                if opts.strict && report.error.is_some() {
+                    producer.stop.store(true, Ordering::Relaxed);
+                }
+                reports.push(report);
+            }
+            reports
+        });
+        pool.scope(|s| {
+            for _ in 0..threads {
+                let rx = rx.clone();
+                let free_tx = free_tx.clone();
+                let (stop, partials) = (&stop, &partials);
+                s.spawn(move |_| {
+                    let mut worker = Worker::new(opts);
+                    for work in rx.iter() {
+                        if stop.load(Ordering::Relaxed) {
+                            continue; // drain, so that the producer is never blocked
+                        }
+                        let p = worker.process(work, &free_tx);
+                        if opts.strict && p.malformed.iter().any(|&n| n > 0) {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        if let Ok(mut v) = partials.lock() {
+                            v.push(p);
+                        }
+                    }
+                });
+            }
+        });
+        handle.join().unwrap_or_default()
+    });
+    progress.finish();
+    let partials = partials.into_inner().unwrap_or_default();
+    let out = merge(reports, partials, opts, &pool);
+    if opts.strict {
+        if let Some(first) = out.malformed_examples.first() {
+            return Err(Error::Strict(first.location()));
+        }
+        if let Some(f) = out.files.iter().find(|f| f.error.is_some()) {
+            return Err(Error::Strict(format!(
+                "{}: {}",
+                f.path,
+                f.error.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn stop_requested(p: &Producer<'_>) -> bool {
+    p.stop.load(Ordering::Relaxed)
+}
+
+const SHARDS: usize = 64;
+
+fn merge(
+    mut files: Vec<FileReport>,
+    mut partials: Vec<Partial>,
+    opts: &Options,
+    pool: &rayon::ThreadPool,
+) -> Ingested {
+    partials.sort_by_key(|p| (p.file, p.seq));
+    let mut out = Ingested::default();
+    let mut examples = Vec::new();
+    let mut base = 0u64;
+    let mut current = usize::MAX;
+    let mut all_records = Vec::with_capacity(partials.len());
+    for p in partials {
+        if p.file != current {
+            current = p.file;
+            base = 0;
+        }
+        let path = files.get(p.file).map(|f| f.path.clone()).unwrap_or_default();
+        for (line, m) in p.examples {
+            examples.push(MalformedAt {
+                path: path.clone(),
+                line: if p.relative { base + line } else { line },
+                kind: m.kind,
+                why: m.why,
+                file: p.file,
+            });
+        }
+        base += p.lines;
+        if let Some(f) = files.get_mut(p.file) {
+            f.records += p.raw;
+        }
+        out.read += p.raw;
+        for (k, n) in MalformedKind::ALL.iter().zip(p.malformed) {
+            if n > 0 {
+                *out.malformed.entry(*k).or_default() += n;
+            }
+        }
+        all_records.push(p.records);
+    }
+    examples.sort_by(|a, b| (a.file, a.line, a.kind).cmp(&(b.file, b.line, b.kind)));
+    let mut per_kind: BTreeMap<MalformedKind, usize> = BTreeMap::new();
+    examples.retain(|e| {
+        let n = per_kind.entry(e.kind).or_default();
+        *n += 1;
+        *n <= opts.max_examples
+    });
+    out.malformed_examples = examples;
+
+    let (records, duplicates) = pool.install(|| dedup(all_records));
+    out.records = records;
+    out.duplicates = duplicates;
+    out.files = std::mem::take(&mut files);
+    out
+}
+
+/// De-duplicates records by id in sharded maps; keeps the smallest copy of each.
+fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
+    let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
+    let mut shards: Vec<Vec<Record>> = (0..SHARDS).map(|_| Vec::new()).collect();
+    for part in parts {
+        for r in part {
+            let s = (hasher.hash_one(&r.id) as usize) % SHARDS;
+            shards[s].push(r);
+        }
+    }
+    let done: Vec<(Vec<Record>, u64)> = shards
+        .into_par_iter()
+        .map(|shard| {
+            let mut map: AHashMap<String, Record> = AHashMap::with_capacity(shard.len());
+            let mut dups = 0u64;
+            for r in shard {
+                match map.entry(r.id.clone()) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        dups += 1;
+                        if r < *e.get() {
+                            e.insert(r);
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(r);
+                    }
+                }
+            }
+            (map.into_values().collect(), dups)
+        })
+        .collect();
+    let duplicates = done.iter().map(|(_, d)| d).sum();
+    let mut records: Vec<Record> = done.into_iter().flat_map(|(v, _)| v).collect();
+    records.par_sort_unstable_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    (records, duplicates)
+}

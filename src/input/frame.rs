@@ -1,0 +1,528 @@
+//! Framing: cutting a byte stream into records, without parsing them.
+//!
+//! NDJSON is cut at newlines (a raw newline never occurs inside a JSON string), so a memory
+//! map is split into newline-aligned chunks and a stream into newline-aligned blocks. JSON
+//! documents (arrays, pretty-printed objects) are framed by a small state machine that tracks
+//! strings and nesting. CSV is framed by the `csv` crate (quoted cells may span lines).
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+/// A piece of NDJSON input produced by the splitters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Whole lines (the last may lack its newline at the end of the input).
+    Lines(Range<usize>),
+    /// One line longer than the record limit, newline included when present.
+    LongLine(Range<usize>),
+}
+
+/// Cuts `data` into chunks of about `target` bytes ending at a newline. When the line that
+/// straddles a chunk boundary is longer than `max_record` it becomes a [`Piece::LongLine`] of
+/// its own, so that no chunk grows without bound. Shorter over-long lines inside a chunk are
+/// left to the parser, which checks every line against the limit.
+pub fn split_lines(data: &[u8], target: usize, max_record: usize) -> Vec<Piece> {
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let cand = start + target;
+        if cand >= data.len() {
+            out.push(Piece::Lines(start..data.len()));
+            break;
+        }
+        let end = memchr::memchr(b'\n', &data[cand - 1..])
+            .map(|i| cand + i)
+            .unwrap_or(data.len());
+        let line_start = memchr::memrchr(b'\n', &data[start..cand - 1])
+            .map(|p| start + p + 1)
+            .unwrap_or(start);
+        if end - line_start > max_record {
+            if line_start > start {
+                out.push(Piece::Lines(start..line_start));
+            }
+            out.push(Piece::LongLine(line_start..end));
+        } else {
+            out.push(Piece::Lines(start..end));
+        }
+        start = end;
+    }
+    out
+}
+
+/// A block from [`BlockReader`].
+#[derive(Debug)]
+pub enum Block {
+    /// Whole lines (the last may lack its newline at the end of the stream).
+    Lines(Vec<u8>),
+    /// A line longer than the limit, skipped: its length.
+    LongLine(usize),
+}
+
+/// Reads a stream into newline-aligned blocks of about `block` bytes, in recycled buffers.
+/// A read error ends the stream: the bytes read before it are still delivered, and the
+/// error is kept for [`BlockReader::take_error`].
+pub struct BlockReader<R> {
+    inner: R,
+    block: usize,
+    max_record: usize,
+    carry: Vec<u8>,
+    eof: bool,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> BlockReader<R> {
+    pub fn new(inner: R, block: usize, max_record: usize) -> Self {
+        BlockReader {
+            inner,
+            block: block.max(64),
+            max_record,
+            carry: Vec::new(),
+            eof: false,
+            error: None,
+        }
+    }
+
+    /// The read error that ended the stream, if one did.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    /// Appends up to `want` bytes to `buf`; returns how many.
+    fn read_more(&mut self, buf: &mut Vec<u8>, want: usize) -> usize {
+        let old = buf.len();
+        buf.resize(old + want, 0);
+        let mut filled = 0;
+        while filled < want && !self.eof {
+            match self.inner.read(&mut buf[old + filled..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    self.eof = true;
+                }
+            }
+        }
+        buf.truncate(old + filled);
+        filled
+    }
+
+    /// The next block, built in `buf` (a recycled buffer). `None` at the end.
+    pub fn next_block(&mut self, mut buf: Vec<u8>) -> Option<Block> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        if buf.len() < self.block {
+            let want = self.block - buf.len();
+            self.read_more(&mut buf, want);
+        }
+        if buf.is_empty() {
+            return None;
+        }
+        if let Some(nl) = memchr::memrchr(b'\n', &buf) {
+            self.carry.extend_from_slice(&buf[nl + 1..]);
+            buf.truncate(nl + 1);
+            return Some(Block::Lines(buf));
+        }
+        // One line fills the whole block: read on to its end, up to the limit.
+        loop {
+            if let Some(nl) = memchr::memchr(b'\n', &buf) {
+                self.carry.extend_from_slice(&buf[nl + 1..]);
+                buf.truncate(nl + 1);
+                break;
+            }
+            if self.eof {
+                break;
+            }
+            if buf.len() > self.max_record {
+                // Skip the rest of the line without keeping it.
+                let mut skipped = buf.len();
+                loop {
+                    buf.clear();
+                    let n = self.read_more(&mut buf, self.block);
+                    if let Some(i) = memchr::memchr(b'\n', &buf) {
+                        skipped += i + 1;
+                        self.carry.extend_from_slice(&buf[i + 1..]);
+                        break;
+                    }
+                    skipped += n;
+                    if self.eof {
+                        break;
+                    }
+                }
+                return Some(Block::LongLine(skipped));
+            }
+            let want = self.block;
+            self.read_more(&mut buf, want);
+        }
+        if buf.len() > self.max_record {
+            return Some(Block::LongLine(buf.len()));
+        }
+        Some(Block::Lines(buf))
+    }
+}
+
+/// One framed JSON value in a [`ValueBatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framed {
+    /// The value's bytes are `data[range]`; it starts on `line`.
+    Value { line: u64, range: Range<usize> },
+    /// A value longer than the record limit (not kept).
+    TooLong { line: u64, len: usize },
+}
+
+/// Framed JSON values, sent to the parsers in one piece.
+#[derive(Debug, Default)]
+pub struct ValueBatch {
+    pub data: Vec<u8>,
+    pub values: Vec<Framed>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Between values: white space, commas, BOMs and array brackets.
+    Outside,
+    /// Inside an object (or other value) that started with `{`.
+    Value,
+    /// Bytes that cannot start a value: kept to the end of the line and reported.
+    Junk,
+}
+
+/// Frames JSON documents: arrays of records (the Management API blob, Extractor-Suite JSON,
+/// concatenated arrays), pretty-printed or concatenated objects, a single object. Each
+/// element of a top-level array and each top-level object becomes one value; whatever else
+/// stands between them becomes a value of its own, which the parser then reports.
+pub struct JsonFramer {
+    mode: Mode,
+    depth: u32,
+    in_str: bool,
+    esc: bool,
+    line: u64,
+    value_line: u64,
+    value_len: usize,
+    value_start: usize,
+    batch: ValueBatch,
+    max_record: usize,
+    batch_bytes: usize,
+}
+
+impl JsonFramer {
+    pub fn new(max_record: usize, batch_bytes: usize) -> Self {
+        JsonFramer {
+            mode: Mode::Outside,
+            depth: 0,
+            in_str: false,
+            esc: false,
+            line: 1,
+            value_line: 1,
+            value_len: 0,
+            value_start: 0,
+            batch: ValueBatch::default(),
+            max_record,
+            batch_bytes: batch_bytes.max(1),
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        self.value_len += bytes.len();
+        if self.value_len <= self.max_record {
+            self.batch.data.extend_from_slice(bytes);
+        }
+    }
+
+    fn end_value(&mut self, emit: &mut dyn FnMut(ValueBatch)) {
+        let framed = if self.value_len > self.max_record {
+            self.batch.data.truncate(self.value_start);
+            Framed::TooLong {
+                line: self.value_line,
+                len: self.value_len,
+            }
+        } else {
+            Framed::Value {
+                line: self.value_line,
+                range: self.value_start..self.batch.data.len(),
+            }
+        };
+        self.batch.values.push(framed);
+        self.mode = Mode::Outside;
+        if self.batch.data.len() >= self.batch_bytes || self.batch.values.len() >= 65_536 {
+            emit(std::mem::take(&mut self.batch));
+        }
+    }
+
+    fn begin_value(&mut self, mode: Mode) {
+        self.mode = mode;
+        self.depth = 0;
+        self.in_str = false;
+        self.esc = false;
+        self.value_line = self.line;
+        self.value_len = 0;
+        self.value_start = self.batch.data.len();
+    }
+
+    /// Frames the next bytes of the stream; full batches go to `emit`.
+    pub fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(ValueBatch)) {
+        let mut i = 0;
+        let mut seg = 0; // start of the bytes of the current value not yet kept
+        while i < bytes.len() {
+            let b = bytes[i];
+            match self.mode {
+                Mode::Outside => {
+                    match b {
+                        b'\n' => self.line += 1,
+                        b' ' | b'\t' | b'\r' | b',' | b'[' | b']' | 0xEF | 0xBB | 0xBF => {}
+                        b'{' => {
+                            self.begin_value(Mode::Value);
+                            seg = i;
+                            continue; // the Value arm counts the brace
+                        }
+                        _ => {
+                            self.begin_value(Mode::Junk);
+                            seg = i;
+                            continue;
+                        }
+                    }
+                    i += 1;
+                }
+                Mode::Value => {
+                    if self.in_str {
+                        // Skip to the next quote or backslash quickly.
+                        if self.esc {
+                            self.esc = false;
+                        } else if b == b'\\' {
+                            self.esc = true;
+                        } else if b == b'"' {
+                            self.in_str = false;
+                        } else if b == b'\n' {
+                            self.line += 1;
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    match b {
+                        b'"' => self.in_str = true,
+                        b'{' | b'[' => self.depth += 1,
+                        b'}' | b']' => {
+                            self.depth = self.depth.saturating_sub(1);
+                            if self.depth == 0 {
+                                self.keep(&bytes[seg..=i]);
+                                self.end_value(emit);
+                                i += 1;
+                                continue;
+                            }
+                        }
+                        b'\n' => self.line += 1,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                Mode::Junk => {
+                    if b == b'\n' {
+                        let end = if i > seg && bytes[i - 1] == b'\r' { i - 1 } else { i };
+                        self.keep(&bytes[seg..end]);
+                        self.end_value(emit);
+                        // the newline itself is counted in Outside mode
+                        continue;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        if self.mode != Mode::Outside {
+            self.keep(&bytes[seg..]);
+        }
+    }
+
+    /// Ends the stream: an unfinished value is framed as it is (the parser will call it
+    /// truncated); the last batch goes to `emit`.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(ValueBatch)) {
+        if self.mode != Mode::Outside {
+            self.end_value(emit);
+        }
+        if !self.batch.values.is_empty() {
+            emit(std::mem::take(&mut self.batch));
+        }
+    }
+}
+
+/// One CSV row: its line and its cells, or why it cannot be read.
+#[derive(Debug)]
+pub struct Row {
+    pub line: u64,
+    pub cells: Result<Vec<String>, crate::parse::Malformed>,
+}
+
+/// CSV rows with the file's header.
+#[derive(Debug)]
+pub struct RowBatch {
+    pub header: std::sync::Arc<Vec<String>>,
+    pub rows: Vec<Row>,
+}
+
+/// Frames a CSV export: skips a `#TYPE` line, reads the header, then sends rows in batches.
+/// Quoted cells may span lines (Purview's AuditData does); rows keep the line they start on.
+pub fn frame_csv(
+    reader: impl Read,
+    type_line: bool,
+    batch_rows: usize,
+    stop: &dyn Fn() -> bool,
+    emit: &mut dyn FnMut(RowBatch),
+) -> io::Result<()> {
+    use crate::parse::{Malformed, MalformedKind};
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut rec = csv::ByteRecord::new();
+    let mut header: Option<std::sync::Arc<Vec<String>>> = None;
+    let mut skipped_type = !type_line;
+    let mut rows = Vec::new();
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Io(_) => {
+                    return Err(io::Error::other(e.to_string()));
+                }
+                _ => {
+                    rows.push(Row {
+                        line,
+                        cells: Err(Malformed::new(MalformedKind::BadCsv, e.to_string())),
+                    });
+                    continue;
+                }
+            },
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(line);
+        if !skipped_type {
+            skipped_type = true;
+            if rec.get(0).is_some_and(|c| c.starts_with(b"#TYPE")) {
+                continue;
+            }
+        }
+        if header.is_none() {
+            let names = rec
+                .iter()
+                .map(|c| {
+                    String::from_utf8_lossy(c)
+                        .trim_start_matches('\u{feff}')
+                        .trim()
+                        .to_string()
+                })
+                .collect();
+            header = Some(std::sync::Arc::new(names));
+            continue;
+        }
+        let cells = rec
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                String::from_utf8(c.to_vec()).map_err(|e| {
+                    Malformed::new(
+                        MalformedKind::InvalidUtf8,
+                        format!("invalid UTF-8 in column {} at byte {}", i + 1, e.utf8_error().valid_up_to()),
+                    )
+                })
+            })
+            .collect();
+        rows.push(Row { line, cells });
+        if rows.len() >= batch_rows {
+            if stop() {
+                return Ok(());
+            }
+            emit(RowBatch {
+                header: header.clone().unwrap_or_default(),
+                rows: std::mem::take(&mut rows),
+            });
+        }
+    }
+    if !rows.is_empty() {
+        emit(RowBatch {
+            header: header.unwrap_or_default(),
+            rows,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(data: &[u8], pieces: &[Piece]) -> Vec<String> {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Lines(r) => String::from_utf8_lossy(&data[r.clone()]).into_owned(),
+                Piece::LongLine(r) => format!("LONG{}", r.len()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_covers_everything_once() {
+        let data = b"aa\nbbbb\ncc\n\nddddddddddddd\nee";
+        for target in 1..data.len() + 2 {
+            let pieces = split_lines(data, target, 1000);
+            let joined: String = lines_of(data, &pieces).concat();
+            assert_eq!(joined.as_bytes(), data, "target {target}");
+            for p in &pieces[..pieces.len() - 1] {
+                let Piece::Lines(r) = p else { panic!() };
+                assert_eq!(data[r.end - 1], b'\n');
+            }
+        }
+        let pieces = split_lines(data, 4, 6);
+        assert!(pieces.contains(&Piece::LongLine(12..26)), "{pieces:?}");
+    }
+
+    #[test]
+    fn blocks_and_long_lines() {
+        let data = b"{\"a\":1}\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n{\"b\":2}";
+        let mut r = BlockReader::new(&data[..], 64, 20);
+        let mut got = Vec::new();
+        while let Some(b) = r.next_block(Vec::new()) {
+            got.push(match b {
+                Block::Lines(v) => String::from_utf8(v).unwrap(),
+                Block::LongLine(n) => format!("LONG{n}"),
+            });
+        }
+        assert_eq!(got, vec!["{\"a\":1}\n", "LONG73", "{\"b\":2}"]);
+    }
+
+    #[test]
+    fn json_framing() {
+        let text = b"\xEF\xBB\xBF[\n {\"a\": \"}\\\"\"},\n {\"b\": [1,2]}\n]\n[{\"c\":1}]{\"d\":\n2}\ngarbage here\n{\"e\":";
+        for split in 0..text.len() {
+            let mut f = JsonFramer::new(1 << 20, 1 << 20);
+            let mut batches = Vec::new();
+            f.feed(&text[..split], &mut |b| batches.push(b));
+            f.feed(&text[split..], &mut |b| batches.push(b));
+            f.finish(&mut |b| batches.push(b));
+            let got: Vec<(u64, String)> = batches
+                .iter()
+                .flat_map(|b| {
+                    b.values.iter().map(|v| match v {
+                        Framed::Value { line, range } => {
+                            (*line, String::from_utf8_lossy(&b.data[range.clone()]).into_owned())
+                        }
+                        Framed::TooLong { line, len } => (*line, format!("LONG{len}")),
+                    })
+                })
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (2, "{\"a\": \"}\\\"\"}".to_string()),
+                    (3, "{\"b\": [1,2]}".to_string()),
+                    (5, "{\"c\":1}".to_string()),
+                    (5, "{\"d\":\n2}".to_string()),
+                    (7, "garbage here".to_string()),
+                    (8, "{\"e\":".to_string()),
+                ],
+                "split at {split}"
+            );
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Input stage: paths, directories and standard input -> byte sources, with compression,
+//! encoding and container detected from the bytes themselves.
+
+pub mod decode;
+pub mod frame;
+pub mod sniff;
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// One input to read: a file, or standard input (`-`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputPath {
+    File(PathBuf),
+    Stdin,
+}
+
+impl InputPath {
+    pub fn display(&self) -> String {
+        match self {
+            InputPath::File(p) => p.display().to_string(),
+            InputPath::Stdin => "-".to_string(),
+        }
+    }
+}
+
+/// Expands the command line's inputs: files as given, directories recursively (sorted, so
+/// runs are repeatable), `-` as standard input.
+pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<InputPath>> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.as_os_str() == "-" {
+            out.push(InputPath::Stdin);
+            continue;
+        }
+        let meta = std::fs::metadata(a).map_err(|e| Error::Input {
+            path: a.clone(),
+            source: e,
+        })?;
+        if meta.is_dir() {
+            walk(a, &mut out)?;
+        } else {
+            out.push(InputPath::File(a.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<InputPath>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::Input {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut entries = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| Error::Input {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        entries.push(e.path());
+    }
+    entries.sort();
+    for p in entries {
+        // Hidden files (.DS_Store, editor swap files) are not exports.
+        if p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push(InputPath::File(p));
+        }
+    }
+    Ok(())
+}

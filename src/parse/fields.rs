@@ -1,0 +1,484 @@
+//! Field-value normalization: times, IP addresses, message ids, logon types and the
+//! PowerShell-flattened text forms. Every variant listed in ../shared/docs/formats.md and
+//! ../shared/samples/SOURCES.md is handled here, once.
+
+use crate::model::{LOGON_TYPE_NAMES, Nanos};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Inverse of [`days_from_civil`].
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn to_nanos(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, frac: i64) -> Option<Nanos> {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
+        return None;
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s) as i64;
+    secs.checked_mul(NANOS_PER_SEC)?.checked_add(frac)
+}
+
+/// Formats a time as RFC 3339 UTC, with a fraction only when there is one.
+pub fn format_time(t: Nanos) -> String {
+    let secs = t.div_euclid(NANOS_PER_SEC);
+    let frac = t.rem_euclid(NANOS_PER_SEC);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let (h, mi, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
+    let mut out = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// A small cursor over ASCII digits.
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cur<'_> {
+    fn digits(&mut self, min: usize, max: usize) -> Option<u32> {
+        let start = self.i;
+        let mut v: u32 = 0;
+        while self.i < self.b.len() && self.i - start < max && self.b[self.i].is_ascii_digit() {
+            v = v * 10 + (self.b[self.i] - b'0') as u32;
+            self.i += 1;
+        }
+        (self.i - start >= min).then_some(v)
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn rest(&self) -> &[u8] {
+        &self.b[self.i..]
+    }
+}
+
+/// Parses an ISO 8601 / RFC 3339 time. No zone means UTC (AuditData `CreationTime` has none).
+pub fn parse_iso_time(s: &str) -> Option<Nanos> {
+    let s = s.trim();
+    let mut c = Cur { b: s.as_bytes(), i: 0 };
+    let y = c.digits(4, 4)? as i64;
+    if !c.eat(b'-') {
+        return None;
+    }
+    let mo = c.digits(1, 2)?;
+    if !c.eat(b'-') {
+        return None;
+    }
+    let d = c.digits(1, 2)?;
+    if c.rest().is_empty() {
+        return to_nanos(y, mo, d, 0, 0, 0, 0);
+    }
+    if !(c.eat(b'T') || c.eat(b't') || c.eat(b' ')) {
+        return None;
+    }
+    let h = c.digits(1, 2)?;
+    if !c.eat(b':') {
+        return None;
+    }
+    let mi = c.digits(2, 2)?;
+    let s_ = if c.eat(b':') { c.digits(2, 2)? } else { 0 };
+    let mut frac: i64 = 0;
+    if c.eat(b'.') || c.eat(b',') {
+        let start = c.i;
+        let mut scale = NANOS_PER_SEC;
+        while let Some(&ch) = c.b.get(c.i) {
+            if !ch.is_ascii_digit() {
+                break;
+            }
+            if scale > 1 {
+                scale /= 10;
+                frac += (ch - b'0') as i64 * scale;
+            }
+            c.i += 1;
+        }
+        if c.i == start {
+            return None;
+        }
+    }
+    let mut t = to_nanos(y, mo, d, h, mi, s_, frac)?;
+    match c.rest() {
+        [] | [b'Z'] | [b'z'] => {}
+        [sign @ (b'+' | b'-'), ..] => {
+            let neg = *sign == b'-';
+            c.i += 1;
+            let oh = c.digits(2, 2)? as i64;
+            c.eat(b':');
+            let om = c.digits(2, 2)? as i64;
+            if !c.rest().is_empty() {
+                return None;
+            }
+            let off = (oh * 3600 + om * 60) * NANOS_PER_SEC;
+            t = if neg { t + off } else { t - off };
+        }
+        _ => return None,
+    }
+    Some(t)
+}
+
+/// Why a time value could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeError {
+    Unparseable,
+    /// `3/12/2025`: day-first or month-first cannot be told apart.
+    AmbiguousLocale,
+}
+
+/// Parses any time text an export may hold: ISO 8601, .NET `/Date(ms)/`, and the locale
+/// text of export wrappers (`9/20/2023 4:05:03 AM`). A locale date is accepted only when it
+/// is unambiguous (one of the first two numbers is above 12, or both are equal).
+/// See: ../shared/samples/d-search-ual-exportcsv-AU-locale-fixture.csv (3/12/2025 is 3 December).
+pub fn parse_any_time(s: &str) -> Result<Nanos, TimeError> {
+    let t = s.trim();
+    if let Some(v) = parse_iso_time(t) {
+        return Ok(v);
+    }
+    if let Some(v) = parse_dotnet_date(t) {
+        return Ok(v);
+    }
+    parse_locale_time(t)
+}
+
+/// `/Date(1621952909000)/`, `\/Date(1621952909000+0000)\/`.
+fn parse_dotnet_date(t: &str) -> Option<Nanos> {
+    let t = t.trim_matches('\\').trim_matches('/').trim_matches('\\');
+    let inner = t.strip_prefix("Date(")?.strip_suffix(')')?;
+    let end = inner
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '+' || *c == '-')
+        .map(|(i, _)| i)
+        .unwrap_or(inner.len());
+    let ms: i64 = inner[..end].parse().ok()?;
+    ms.checked_mul(1_000_000)
+}
+
+fn parse_locale_time(t: &str) -> Result<Nanos, TimeError> {
+    let mut c = Cur { b: t.as_bytes(), i: 0 };
+    let a = c.digits(1, 2).ok_or(TimeError::Unparseable)?;
+    let sep = *c.b.get(c.i).ok_or(TimeError::Unparseable)?;
+    if sep != b'/' && sep != b'.' {
+        return Err(TimeError::Unparseable);
+    }
+    c.i += 1;
+    let b = c.digits(1, 2).ok_or(TimeError::Unparseable)?;
+    if !c.eat(sep) {
+        return Err(TimeError::Unparseable);
+    }
+    let y = c.digits(4, 4).ok_or(TimeError::Unparseable)? as i64;
+    let (mut h, mut mi, mut s) = (0, 0, 0);
+    if c.eat(b' ') {
+        h = c.digits(1, 2).ok_or(TimeError::Unparseable)?;
+        if !c.eat(b':') {
+            return Err(TimeError::Unparseable);
+        }
+        mi = c.digits(2, 2).ok_or(TimeError::Unparseable)?;
+        if c.eat(b':') {
+            s = c.digits(2, 2).ok_or(TimeError::Unparseable)?;
+        }
+        let rest = std::str::from_utf8(c.rest()).unwrap_or("").trim();
+        match rest.to_ascii_uppercase().as_str() {
+            "" => {}
+            "AM" if (1..=12).contains(&h) => h %= 12,
+            "PM" if (1..=12).contains(&h) => h = h % 12 + 12,
+            _ => return Err(TimeError::Unparseable),
+        }
+    } else if !c.rest().is_empty() {
+        return Err(TimeError::Unparseable);
+    }
+    let (mo, d) = if sep == b'.' || a > 12 {
+        (b, a) // day-first (the dotted form is always day-first)
+    } else if b > 12 || a == b {
+        (a, b)
+    } else {
+        return Err(TimeError::AmbiguousLocale);
+    };
+    to_nanos(y, mo, d, h, mi, s, 0).ok_or(TimeError::Unparseable)
+}
+
+/// Normalizes a client address: strips `[` `]`, a `:port`, a `::ffff:` prefix and spaces;
+/// writes IPv6 in its canonical compressed lowercase form; lowercases host names.
+/// See: ../shared/samples/ip-address-variants.txt
+pub fn normalize_ip(raw: &str) -> String {
+    let s = raw.trim();
+    if s.is_empty() {
+        return String::new();
+    }
+    // "[x]" or "[x]:port"
+    let host = if let Some(rest) = s.strip_prefix('[') {
+        match rest.find(']') {
+            Some(end) => &rest[..end],
+            None => rest,
+        }
+    } else if s.bytes().filter(|&b| b == b':').count() == 1 {
+        // "v4:port" or "host:port"; a bare IPv6 address always has two or more colons.
+        let (h, port) = s.split_once(':').unwrap_or((s, ""));
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            s
+        }
+    } else {
+        s
+    };
+    if let Ok(v4) = host.parse::<Ipv4Addr>() {
+        return v4.to_string();
+    }
+    if let Ok(v6) = host.parse::<Ipv6Addr>() {
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            return v4.to_string();
+        }
+        return v6.to_string();
+    }
+    host.to_ascii_lowercase()
+}
+
+/// Normalizes an InternetMessageId for comparison: surrounding space and angle brackets
+/// removed, lowercased. Print it as `<id>`.
+pub fn normalize_message_id(raw: &str) -> String {
+    let s = raw.trim();
+    let s = s.strip_prefix('<').unwrap_or(s);
+    let s = s.strip_suffix('>').unwrap_or(s);
+    s.trim().to_lowercase()
+}
+
+/// Parses a `LogonType` given as a number, a numeric string or a name (`Owner`).
+pub fn parse_logon_type(s: &str) -> Option<u8> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u8>() {
+        return Some(n);
+    }
+    if s.eq_ignore_ascii_case("Delegate") {
+        return Some(2);
+    }
+    LOGON_TYPE_NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(s))
+        .map(|p| p as u8)
+}
+
+/// Lowercases an identity when it is a UPN or mail address (case-insensitive in M365);
+/// leaves SIDs, GUIDs and display names as they are.
+pub fn normalize_identity(s: &str) -> String {
+    let s = s.trim();
+    if s.contains('@') {
+        s.to_lowercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Parses the PowerShell hashtable text `@{Value=Bind; Name=MailAccessType}` into pairs.
+/// Returns `None` when the text is not of that form.
+pub fn parse_ps_hashtable(s: &str) -> Option<Vec<(&str, &str)>> {
+    let inner = s.trim().strip_prefix("@{")?.strip_suffix('}')?;
+    Some(
+        inner
+            .split("; ")
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect(),
+    )
+}
+
+/// Parses Search-MailboxAuditLog's `Name:Value Name:Value` OperationProperties text.
+pub fn parse_name_value_text(s: &str) -> Vec<(&str, &str)> {
+    s.split_whitespace()
+        .filter_map(|kv| kv.split_once(':'))
+        .collect()
+}
+
+/// True when a string is PowerShell's stringification of an object or array: the data it
+/// stood for is lost. See: ../shared/samples/a-bind-defender-cloudappevents-otrf.json
+pub fn is_lossy_powershell(s: &str) -> bool {
+    s.contains("System.Object[]") || s.contains("System.Collections.")
+}
+
+/// Parses an unsigned count or size given as a number, a numeric string or a float.
+pub fn parse_u64_text(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u64>() {
+        return Some(n);
+    }
+    let f: f64 = s.parse().ok()?;
+    (f.is_finite() && f >= 0.0).then_some(f as u64)
+}
+
+/// FNV-1a, 64 bits: a stable digest (same on every machine and release) for synthesized ids.
+pub fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_times() {
+        let base = parse_iso_time("2020-04-07T23:47:30").unwrap();
+        assert_eq!(format_time(base), "2020-04-07T23:47:30Z");
+        assert_eq!(parse_iso_time("2020-04-07T23:47:30Z"), Some(base));
+        assert_eq!(
+            parse_iso_time("2021-08-02T13:32:07.0000000Z"),
+            parse_iso_time("2021-08-02T13:32:07")
+        );
+        assert_eq!(
+            parse_any_time("2026-01-24T06:54:24.0000000Z ").unwrap(),
+            parse_iso_time("2026-01-24T06:54:24").unwrap()
+        );
+        assert_eq!(
+            format_time(parse_iso_time("2021-08-02T13:11:39.7724491Z").unwrap()),
+            "2021-08-02T13:11:39.7724491Z"
+        );
+        assert_eq!(
+            parse_iso_time("2020-04-08T01:47:30+02:00"),
+            Some(base),
+            "offsets are applied"
+        );
+        assert_eq!(parse_iso_time("2020-02-30T00:00:00"), None);
+        assert_eq!(parse_iso_time("String (timestamp)"), None);
+    }
+
+    #[test]
+    fn locale_and_dotnet_times() {
+        assert_eq!(
+            parse_any_time("9/20/2023 4:05:03 AM").unwrap(),
+            parse_iso_time("2023-09-20T04:05:03").unwrap()
+        );
+        assert_eq!(
+            parse_any_time("9/20/2023 4:05:03 PM").unwrap(),
+            parse_iso_time("2023-09-20T16:05:03").unwrap()
+        );
+        assert_eq!(
+            parse_any_time("20/9/2023 12:05:03 AM").unwrap(),
+            parse_iso_time("2023-09-20T00:05:03").unwrap()
+        );
+        assert_eq!(
+            parse_any_time("3/12/2025 7:31:34 AM"),
+            Err(TimeError::AmbiguousLocale)
+        );
+        assert_eq!(
+            parse_any_time("/Date(1621952909000)/").unwrap(),
+            parse_iso_time("2021-05-25T14:28:29").unwrap()
+        );
+        assert_eq!(
+            parse_any_time("\\/Date(1621952909000)\\/").unwrap(),
+            parse_iso_time("2021-05-25T14:28:29").unwrap()
+        );
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for days in [-800_000i64, -1, 0, 1, 11_016, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn ip_variants_from_the_sample() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/samples/ip-address-variants.txt"
+        ))
+        .unwrap();
+        let got: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(normalize_ip)
+            .collect();
+        let want = [
+            "10.11.12.13",
+            "10.11.12.13",
+            "10.11.12.13",
+            "10.11.12.13",
+            "2001:db8::abcd",
+            "2001:db8::abcd",
+            "2001:db8::abcd",
+            "10.11.12.13",
+            "10.11.12.13",
+            "::1",
+            "2001:bb6:5f4f:f058:4163:e14a:1332:27c7",
+            "localhost",
+            "localhost",
+            "localhost",
+            "cool.client.local",
+            "cool.client.local",
+            "cool.client.local",
+        ];
+        assert_eq!(got, want);
+        assert_eq!(normalize_ip("2001:DB8:0:0::ABCD"), "2001:db8::abcd");
+    }
+
+    #[test]
+    fn message_ids() {
+        assert_eq!(normalize_message_id(" <AB@Example.COM> "), "ab@example.com");
+        assert_eq!(normalize_message_id("ab@example.com"), "ab@example.com");
+    }
+
+    #[test]
+    fn logon_types_and_text_forms() {
+        assert_eq!(parse_logon_type("0"), Some(0));
+        assert_eq!(parse_logon_type("Owner"), Some(0));
+        assert_eq!(parse_logon_type("Delegate"), Some(2));
+        assert_eq!(parse_logon_type("DelegatedAdmin"), Some(6));
+        assert_eq!(
+            parse_ps_hashtable("@{Value=Bind; Name=MailAccessType}").unwrap(),
+            vec![("Value", "Bind"), ("Name", "MailAccessType")]
+        );
+        assert_eq!(
+            parse_name_value_text("MailAccessType:Bind IsThrottled:False"),
+            vec![("MailAccessType", "Bind"), ("IsThrottled", "False")]
+        );
+        assert_eq!(parse_u64_text("1156492.00"), Some(1_156_492));
+    }
+}

@@ -1,0 +1,234 @@
+//! simd-json with reused buffers, and the classification of what makes a record malformed.
+
+use super::Field;
+use simd_json::{Buffers, ErrorType, INPUT_PADDING, Tape, fill_tape_padded};
+use std::fmt;
+
+/// Why a record could not be used. Every kind is counted and reported with its place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MalformedKind {
+    /// Not valid JSON (syntax).
+    InvalidJson,
+    /// The JSON ends early: a line cut mid-record, or AuditData cut at Excel's 32,767 characters.
+    Truncated,
+    /// Bytes that are not UTF-8.
+    InvalidUtf8,
+    /// NUL bytes (a crashed or pre-allocated file).
+    NulBytes,
+    /// A record longer than the limit.
+    TooLong,
+    /// PowerShell-stringified fields (`System.Object[]`): the message ids are lost.
+    LossyPowershell,
+    /// No time field at all.
+    NoTime,
+    /// A time field that is not a date, or an ambiguous locale date.
+    BadTime,
+    /// Valid JSON that is not an audit record (no `Operation`, or not an object).
+    NotARecord,
+    /// A CSV row that cannot be read.
+    BadCsv,
+}
+
+impl MalformedKind {
+    pub const ALL: [MalformedKind; 10] = [
+        MalformedKind::InvalidJson,
+        MalformedKind::Truncated,
+        MalformedKind::InvalidUtf8,
+        MalformedKind::NulBytes,
+        MalformedKind::TooLong,
+        MalformedKind::LossyPowershell,
+        MalformedKind::NoTime,
+        MalformedKind::BadTime,
+        MalformedKind::NotARecord,
+        MalformedKind::BadCsv,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MalformedKind::InvalidJson => "invalid-json",
+            MalformedKind::Truncated => "truncated",
+            MalformedKind::InvalidUtf8 => "invalid-utf8",
+            MalformedKind::NulBytes => "nul-bytes",
+            MalformedKind::TooLong => "too-long",
+            MalformedKind::LossyPowershell => "lossy-powershell",
+            MalformedKind::NoTime => "no-time",
+            MalformedKind::BadTime => "bad-time",
+            MalformedKind::NotARecord => "not-a-record",
+            MalformedKind::BadCsv => "bad-csv",
+        }
+    }
+}
+
+impl fmt::Display for MalformedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A malformed record: its kind and a lowercase explanation naming the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    pub kind: MalformedKind,
+    pub why: String,
+}
+
+impl Malformed {
+    pub fn new(kind: MalformedKind, why: impl Into<String>) -> Self {
+        Malformed {
+            kind,
+            why: why.into(),
+        }
+    }
+
+    /// Names the field the problem was found in.
+    pub fn context(mut self, field: &str) -> Self {
+        self.why = format!("{field}: {}", self.why);
+        self
+    }
+}
+
+/// Classifies bytes that simd-json rejected.
+pub fn classify(bytes: &[u8], err: &simd_json::Error) -> Malformed {
+    if memchr::memchr(0, bytes).is_some() {
+        return Malformed::new(MalformedKind::NulBytes, "record contains NUL bytes");
+    }
+    if matches!(err.error(), ErrorType::InvalidUtf8) || std::str::from_utf8(bytes).is_err() {
+        let at = match std::str::from_utf8(bytes) {
+            Err(e) => e.valid_up_to(),
+            Ok(_) => err.index(),
+        };
+        return Malformed::new(
+            MalformedKind::InvalidUtf8,
+            format!("invalid UTF-8 at byte {at}"),
+        );
+    }
+    if is_unterminated(bytes) {
+        return Malformed::new(
+            MalformedKind::Truncated,
+            format!(
+                "JSON ends before the record does ({} bytes, cut mid-record)",
+                bytes.len()
+            ),
+        );
+    }
+    Malformed::new(
+        MalformedKind::InvalidJson,
+        format!("invalid JSON near byte {}: {:?}", err.index(), err.error()),
+    )
+}
+
+/// True when JSON text stops inside a string or with objects or arrays still open.
+pub fn is_unterminated(bytes: &[u8]) -> bool {
+    let mut depth: i64 = 0;
+    let mut in_str = false;
+    let mut esc = false;
+    for &b in bytes {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    in_str || depth > 0
+}
+
+/// A simd-json parser whose buffers are reused from record to record. Nested JSON (AuditData
+/// held as a string, Sentinel's `Folders` string) is parsed by a child parser, also reused.
+pub struct JsonParser {
+    buf: Vec<u8>,
+    buffers: Buffers,
+    tape: Option<Tape<'static>>,
+    child: Option<Box<JsonParser>>,
+}
+
+impl Default for JsonParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JsonParser {
+    pub fn new() -> Self {
+        JsonParser {
+            buf: Vec::new(),
+            buffers: Buffers::new(4096),
+            tape: None,
+            child: None,
+        }
+    }
+
+    /// Parses `bytes` (copied into a padded buffer) and hands the root value to `f`, with a
+    /// child parser for any JSON nested in strings.
+    pub fn parse<R>(
+        &mut self,
+        bytes: &[u8],
+        f: impl FnOnce(Field<'_>, &mut JsonParser) -> R,
+    ) -> Result<R, Malformed> {
+        self.buf.clear();
+        self.buf.extend_from_slice(bytes);
+        self.buf.resize(bytes.len() + INPUT_PADDING, 0);
+        let JsonParser {
+            buf,
+            buffers,
+            tape,
+            child,
+        } = self;
+        let mut t: Tape<'_> = tape.take().unwrap_or_else(Tape::null).reset();
+        if let Err(e) = fill_tape_padded(buf, bytes.len(), buffers, &mut t) {
+            *tape = Some(t.reset());
+            return Err(classify(bytes, &e));
+        }
+        let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
+        let r = f(Field::from_nodes(&t.0), child);
+        *tape = Some(t.reset());
+        Ok(r)
+    }
+
+    pub fn parse_str<R>(
+        &mut self,
+        text: &str,
+        f: impl FnOnce(Field<'_>, &mut JsonParser) -> R,
+    ) -> Result<R, Malformed> {
+        self.parse(text.as_bytes(), f)
+    }
+
+    /// Parses `buf[..len]` in place; `buf[len..]` must hold at least [`INPUT_PADDING`] bytes
+    /// (the next records of a chunk, or the chunk's padding). Saves the copy of [`parse`].
+    /// `original` is the same bytes untouched, for describing an error.
+    pub fn parse_in_place<R>(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        original: &[u8],
+        f: impl FnOnce(Field<'_>, &mut JsonParser) -> R,
+    ) -> Result<R, Malformed> {
+        let JsonParser {
+            buffers,
+            tape,
+            child,
+            ..
+        } = self;
+        let mut t: Tape<'_> = tape.take().unwrap_or_else(Tape::null).reset();
+        // simd-json unescapes strings in place, so errors are described from `original`.
+        if let Err(e) = fill_tape_padded(buf, len, buffers, &mut t) {
+            *tape = Some(t.reset());
+            return Err(classify(original, &e));
+        }
+        let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
+        let r = f(Field::from_nodes(&t.0), child);
+        *tape = Some(t.reset());
+        Ok(r)
+    }
+}

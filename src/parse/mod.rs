@@ -1,0 +1,669 @@
+//! Parse stage: one audit record's bytes (a JSON object, or a CSV row) -> one normalized
+//! [`Record`], or the reason it is malformed.
+//!
+//! The record may be bare AuditData, an export wrapper whose `AuditData` is an object or a
+//! JSON string (Search-UnifiedAuditLog, Purview CSV, Extractor-Suite JSON/JSONL), a Graph
+//! `auditLogRecord` with `auditData`, a Sentinel `OfficeActivity` row, a Defender
+//! `CloudAppEvents` row with `RawEventData`, or a flat Search-MailboxAuditLog CSV row. Each
+//! object is scanned once into [`Slots`]; the AuditData's own fields win, the wrapper's fill
+//! the gaps. See: ../shared/docs/formats.md, "Field variants".
+
+pub mod fields;
+mod json;
+
+pub use json::{JsonParser, Malformed, MalformedKind, is_unterminated};
+
+use crate::model::{AccessType, Folder, Item, MAIL_ITEMS_ACCESSED, MailAccess, Record};
+use fields::*;
+use simd_json::{Node, StaticNode};
+use std::borrow::Cow;
+
+/// A JSON value (from a simd-json tape) or a CSV cell, seen through one interface.
+#[derive(Clone, Copy, Debug)]
+pub enum Field<'a> {
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Obj(Obj<'a>),
+    Arr(TapeArr<'a>),
+}
+
+/// An object: a JSON object on a tape, or a CSV row as (header, cell) pairs.
+#[derive(Clone, Copy, Debug)]
+pub enum Obj<'a> {
+    Tape(TapeObj<'a>),
+    Flat(&'a [(&'a str, &'a str)]),
+}
+
+/// Number of tape nodes a value takes, its header included.
+fn node_count(n: &Node<'_>) -> usize {
+    match n {
+        Node::Object { count, .. } | Node::Array { count, .. } => *count + 1,
+        _ => 1,
+    }
+}
+
+/// A JSON object on a simd-json tape: its header node and everything inside it.
+#[derive(Clone, Copy, Debug)]
+pub struct TapeObj<'a>(&'a [Node<'a>]);
+
+/// A JSON array on a simd-json tape.
+#[derive(Clone, Copy, Debug)]
+pub struct TapeArr<'a>(&'a [Node<'a>]);
+
+impl<'a> TapeObj<'a> {
+    /// The (key, value) pairs, in document order.
+    pub fn iter(self) -> impl Iterator<Item = (&'a str, Field<'a>)> {
+        let mut rest = self.0.get(1..).unwrap_or_default();
+        std::iter::from_fn(move || {
+            let (k, tail) = rest.split_first()?;
+            let Node::String(k) = k else { return None };
+            let n = node_count(tail.first()?);
+            let (v, tail) = tail.split_at(n.min(tail.len()));
+            rest = tail;
+            Some((*k, Field::from_nodes(v)))
+        })
+    }
+}
+
+impl<'a> TapeArr<'a> {
+    pub fn iter(self) -> impl Iterator<Item = Field<'a>> {
+        let mut rest = self.0.get(1..).unwrap_or_default();
+        std::iter::from_fn(move || {
+            let n = node_count(rest.first()?);
+            let (v, tail) = rest.split_at(n.min(rest.len()));
+            rest = tail;
+            Some(Field::from_nodes(v))
+        })
+    }
+}
+
+impl<'a> Field<'a> {
+    /// The value whose nodes start at `nodes[0]`.
+    pub fn from_nodes(nodes: &'a [Node<'a>]) -> Field<'a> {
+        match nodes.first() {
+            Some(Node::String(s)) => Field::Str(s),
+            Some(Node::Object { .. }) => Field::Obj(Obj::Tape(TapeObj(nodes))),
+            Some(Node::Array { .. }) => Field::Arr(TapeArr(nodes)),
+            Some(Node::Static(StaticNode::I64(i))) => Field::Int(*i),
+            Some(Node::Static(StaticNode::U64(u))) => match i64::try_from(*u) {
+                Ok(i) => Field::Int(i),
+                Err(_) => Field::Float(*u as f64),
+            },
+            Some(Node::Static(StaticNode::F64(f))) => Field::Float(*f),
+            Some(Node::Static(StaticNode::Bool(b))) => Field::Bool(*b),
+            _ => Field::Null,
+        }
+    }
+
+    /// The value as text: strings as they are, numbers and booleans written out.
+    fn text(&self) -> Option<Cow<'a, str>> {
+        match *self {
+            Field::Str(s) => Some(Cow::Borrowed(s)),
+            Field::Int(i) => Some(Cow::Owned(i.to_string())),
+            Field::Float(f) => Some(Cow::Owned(f.to_string())),
+            Field::Bool(b) => Some(Cow::Borrowed(if b { "True" } else { "False" })),
+            _ => None,
+        }
+    }
+
+    fn text_or_empty(&self) -> Cow<'a, str> {
+        self.text().unwrap_or(Cow::Borrowed(""))
+    }
+
+    fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Field::Int(i) if i >= 0 => Some(i as u64),
+            Field::Float(f) if f.is_finite() && f >= 0.0 => Some(f as u64),
+            Field::Str(s) => parse_u64_text(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Obj<'a> {
+    /// Calls `f` with every key (trimmed: one published sample has `"ExternalAccess "`) and
+    /// value. Empty CSV cells are absent values.
+    pub fn visit(&self, mut f: impl FnMut(&'a str, Field<'a>)) {
+        match *self {
+            Obj::Tape(o) => {
+                for (k, v) in o.iter() {
+                    f(k.trim(), v);
+                }
+            }
+            Obj::Flat(pairs) => {
+                for &(k, v) in pairs {
+                    if !v.is_empty() {
+                        f(k.trim(), Field::Str(v));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The value of the first key that matches one of `names` (ASCII case-insensitively).
+    pub fn get_ci(&self, names: &[&str]) -> Option<Field<'a>> {
+        let mut found = None;
+        self.visit(|k, v| {
+            if found.is_none() && names.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                found = Some(v);
+            }
+        });
+        found
+    }
+}
+
+/// The outcome of parsing one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Record(Record),
+    Malformed(Malformed),
+}
+
+macro_rules! slots {
+    ($($name:ident),* $(,)?) => {
+        /// The known fields of one object, each with the priority of the key it came from
+        /// (lower wins when an object has several spellings).
+        #[derive(Default, Clone, Copy)]
+        struct Slots<'a> { $($name: Option<(u8, Field<'a>)>,)* }
+        impl<'a> Slots<'a> {
+            /// Fills the gaps of `self` from `other` (the export wrapper).
+            fn fill_from(&mut self, other: &Slots<'a>) {
+                $(if self.$name.is_none() { self.$name = other.$name; })*
+            }
+        }
+    };
+}
+
+slots!(
+    time,
+    id,
+    op,
+    user,
+    mailbox,
+    ip,
+    client_info,
+    session,
+    app_ctx,
+    app_id,
+    client_app_id,
+    logon,
+    op_props,
+    op_count,
+    folders,
+    item,
+    nested,
+    value,
+);
+
+fn put<'a>(slot: &mut Option<(u8, Field<'a>)>, prio: u8, v: Field<'a>) {
+    if matches!(v, Field::Null) {
+        return;
+    }
+    if slot.is_none_or(|(p, _)| prio < p) {
+        *slot = Some((prio, v));
+    }
+}
+
+fn scan(obj: Obj<'_>) -> Slots<'_> {
+    let mut s = Slots::default();
+    obj.visit(|k, v| match k {
+        "CreationTime" => put(&mut s.time, 0, v),
+        "createdDateTime" => put(&mut s.time, 1, v),
+        "TimeGenerated" => put(&mut s.time, 2, v),
+        "Timestamp" => put(&mut s.time, 3, v),
+        "CreationDate" => put(&mut s.time, 4, v),
+        "LastAccessed" => put(&mut s.time, 5, v),
+        "Id" => put(&mut s.id, 0, v),
+        "RecordId" => put(&mut s.id, 1, v),
+        "Identity" => put(&mut s.id, 2, v),
+        "id" => put(&mut s.id, 3, v),
+        "OfficeId" => put(&mut s.id, 4, v),
+        "SourceRecordId" => put(&mut s.id, 5, v),
+        "Operation" => put(&mut s.op, 0, v),
+        "Operations" => put(&mut s.op, 1, v),
+        "operation" => put(&mut s.op, 2, v),
+        "ActionType" => put(&mut s.op, 3, v),
+        "UserId" => put(&mut s.user, 0, v),
+        "UserIds" => put(&mut s.user, 1, v),
+        "userPrincipalName" => put(&mut s.user, 2, v),
+        "userId" => put(&mut s.user, 3, v),
+        "UserId_" => put(&mut s.user, 4, v),
+        "MailboxOwnerUPN" => put(&mut s.mailbox, 0, v),
+        "ClientIPAddress" => put(&mut s.ip, 0, v),
+        "Client_IPAddress" => put(&mut s.ip, 1, v),
+        "ClientIP" => put(&mut s.ip, 2, v),
+        "clientIp" => put(&mut s.ip, 3, v),
+        "IPAddress" => put(&mut s.ip, 4, v),
+        "ActorIpAddress" => put(&mut s.ip, 5, v),
+        "ClientInfoString" => put(&mut s.client_info, 0, v),
+        "UserAgent_string" => put(&mut s.client_info, 1, v),
+        "SessionId" => put(&mut s.session, 0, v),
+        "AppAccessContext" => put(&mut s.app_ctx, 0, v),
+        "AppId" => put(&mut s.app_id, 0, v),
+        "ClientAppId" => put(&mut s.client_app_id, 0, v),
+        "LogonType" => put(&mut s.logon, 0, v),
+        "Logon_Type" => put(&mut s.logon, 1, v),
+        "OperationProperties" => put(&mut s.op_props, 0, v),
+        "OperationCount" => put(&mut s.op_count, 0, v),
+        "AuditOperationsCountInAggregatedRecord" => put(&mut s.op_count, 1, v),
+        "Folders" => put(&mut s.folders, 0, v),
+        "AggregatedRecordFoldersData" => put(&mut s.folders, 1, v),
+        "Item" => put(&mut s.item, 0, v),
+        "AuditData" => put(&mut s.nested, 0, v),
+        "auditData" => put(&mut s.nested, 1, v),
+        "RawEventData" => put(&mut s.nested, 2, v),
+        "value" => put(&mut s.value, 0, v),
+        _ => {}
+    });
+    s
+}
+
+fn val<'a>(slot: Option<(u8, Field<'a>)>) -> Option<Field<'a>> {
+    slot.map(|(_, f)| f)
+}
+
+fn text<'a>(slot: Option<(u8, Field<'a>)>) -> Cow<'a, str> {
+    val(slot).map(|f| f.text_or_empty()).unwrap_or_default()
+}
+
+/// Parses one top-level JSON value of an export into outcomes (a Graph page holds many
+/// records; anything else holds one).
+pub fn normalize_top(root: Field<'_>, parser: &mut JsonParser, out: &mut Vec<Outcome>) {
+    match root {
+        Field::Obj(obj) => {
+            let s = scan(obj);
+            if s.op.is_none()
+                && s.time.is_none()
+                && let Some(Field::Arr(items)) = val(s.value)
+            {
+                // A Graph audit-log query page: {"value":[record, ...], "@odata.nextLink":...}
+                for item in items.iter() {
+                    normalize_top(item, parser, out);
+                }
+                return;
+            }
+            out.push(normalize_slots(s, parser));
+        }
+        Field::Arr(items) => {
+            for item in items.iter() {
+                normalize_top(item, parser, out);
+            }
+        }
+        _ => out.push(Outcome::Malformed(Malformed::new(
+            MalformedKind::NotARecord,
+            "a JSON value that is not an object where a record was expected",
+        ))),
+    }
+}
+
+/// Parses one record object (JSON object or CSV row).
+pub fn normalize_object(obj: Obj<'_>, parser: &mut JsonParser) -> Outcome {
+    normalize_slots(scan(obj), parser)
+}
+
+fn normalize_slots(wrapper: Slots<'_>, parser: &mut JsonParser) -> Outcome {
+    match val(wrapper.nested) {
+        Some(Field::Obj(inner)) => build(scan(inner), Some(&wrapper), parser),
+        Some(Field::Str(text)) if !text.trim().is_empty() => {
+            let res = parser.parse_str(text, |root, p| match root {
+                Field::Obj(inner) => build(scan(inner), Some(&wrapper), p),
+                Field::Str(again) => {
+                    // Double-encoded AuditData: a JSON string literal holding the JSON.
+                    p.parse_str(again, |root2, p2| match root2 {
+                        Field::Obj(inner) => build(scan(inner), Some(&wrapper), p2),
+                        _ => not_an_object("AuditData"),
+                    })
+                    .unwrap_or_else(|m| Outcome::Malformed(m.context("AuditData")))
+                }
+                _ => not_an_object("AuditData"),
+            });
+            res.unwrap_or_else(|m| Outcome::Malformed(m.context("AuditData")))
+        }
+        _ => build(wrapper, None, parser),
+    }
+}
+
+fn not_an_object(what: &str) -> Outcome {
+    Outcome::Malformed(Malformed::new(
+        MalformedKind::NotARecord,
+        format!("{what} is not a JSON object"),
+    ))
+}
+
+fn parse_time_field(f: Field<'_>) -> Result<i64, String> {
+    let t = match f {
+        // PowerShell 5.1 date object: {"value":"/Date(ms)/","DateTime":"Wednesday, ..."}
+        Field::Obj(o) => o
+            .get_ci(&["value"])
+            .and_then(|v| v.text())
+            .unwrap_or_default(),
+        other => other.text_or_empty(),
+    };
+    parse_any_time(&t).map_err(|e| match e {
+        TimeError::AmbiguousLocale => format!("time '{t}' is ambiguous (day-first or month-first)"),
+        TimeError::Unparseable => format!("time '{t}' is not a date"),
+    })
+}
+
+fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonParser) -> Outcome {
+    // The AuditData's own time first; the wrapper's only as a fallback.
+    // See: ../shared/docs/formats.md, "Order events by AuditData's own time".
+    let own_time = val(a.time).map(parse_time_field);
+    let time = match (own_time, wrapper.and_then(|w| val(w.time))) {
+        (Some(Ok(t)), _) => Ok(t),
+        (own, Some(wt)) => parse_time_field(wt).map_err(|e| match own {
+            Some(Err(own_err)) => own_err,
+            _ => e,
+        }),
+        (Some(Err(e)), None) => Err(e),
+        (None, None) => Err(String::new()),
+    };
+    if let Some(w) = wrapper {
+        a.fill_from(w);
+    }
+    let operation = text(a.op).trim().to_string();
+    if operation.is_empty() {
+        return Outcome::Malformed(Malformed::new(
+            MalformedKind::NotARecord,
+            "no Operation field: not an audit record",
+        ));
+    }
+    let time = match time {
+        Ok(t) => t,
+        Err(e) if e.is_empty() => {
+            return Outcome::Malformed(Malformed::new(MalformedKind::NoTime, "no time field"));
+        }
+        Err(e) => return Outcome::Malformed(Malformed::new(MalformedKind::BadTime, e)),
+    };
+    let mail = if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
+        match build_mail(&a, parser) {
+            Ok(m) => Some(Box::new(m)),
+            Err(m) => return Outcome::Malformed(m),
+        }
+    } else {
+        None
+    };
+    let mut record = Record {
+        id: text(a.id).trim().to_ascii_lowercase(),
+        time,
+        operation: if mail.is_some() {
+            MAIL_ITEMS_ACCESSED.to_string()
+        } else {
+            operation
+        },
+        user: normalize_identity(&text(a.user)),
+        mailbox: normalize_identity(&text(a.mailbox)),
+        mail,
+    };
+    if record.id.is_empty() {
+        // No record id: de-duplicate by content instead.
+        let digest = fnv1a(format!("{record:?}").as_bytes(), 0);
+        record.id = format!("~{digest:016x}");
+    }
+    Outcome::Record(record)
+}
+
+fn lossy(what: &str, sample: &str) -> Malformed {
+    let mut shown: String = sample.chars().take(80).collect();
+    if shown.len() < sample.len() {
+        shown.push_str("...");
+    }
+    Malformed::new(
+        MalformedKind::LossyPowershell,
+        format!("{what} is PowerShell text ('{shown}'): the message ids are lost"),
+    )
+}
+
+fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malformed> {
+    let mut access = AccessType::Unknown;
+    let mut throttled = false;
+    let mut on_prop = |name: &str, value: &str| {
+        let value = value.trim();
+        match name.trim() {
+            n if n.eq_ignore_ascii_case("MailAccessType") => {
+                access = if value.eq_ignore_ascii_case("Bind") {
+                    AccessType::Bind
+                } else if value.eq_ignore_ascii_case("Sync") {
+                    AccessType::Sync
+                } else {
+                    AccessType::Unknown
+                }
+            }
+            n if n.eq_ignore_ascii_case("IsThrottled") => {
+                throttled = value.eq_ignore_ascii_case("True")
+            }
+            _ => {}
+        }
+    };
+    if let Some(props) = val(a.op_props) {
+        visit_properties(props, parser, &mut on_prop)?;
+    }
+
+    let mut folders = Vec::new();
+    if let Some(f) = val(a.folders) {
+        collect_folders(f, parser, &mut folders)?;
+    }
+    let mut parent = None;
+    if let Some(item) = val(a.item) {
+        parent = parent_folder(item, parser)?;
+    }
+    let synced_folder = match access {
+        AccessType::Sync => parent.or_else(|| folders.iter().find(|f| f.items.is_empty()).cloned()),
+        _ => None,
+    };
+    let listed: u64 = folders.iter().map(|f| f.items.len() as u64).sum();
+    let operation_count = val(a.op_count)
+        .and_then(|f| f.as_u64())
+        .unwrap_or(listed.max(1));
+
+    let ip_raw = text(a.ip).trim().to_string();
+    let app_ctx = match val(a.app_ctx) {
+        Some(Field::Obj(o)) => Some(o),
+        _ => None,
+    };
+    let from_ctx = |names: &[&str]| {
+        app_ctx
+            .and_then(|o| o.get_ci(names))
+            .map(|f| f.text_or_empty().trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut session_id = text(a.session).trim().to_string();
+    if session_id.is_empty() {
+        session_id = from_ctx(&["AADSessionId"]);
+    }
+    let mut client_app_id = text(a.client_app_id).trim().to_ascii_lowercase();
+    if client_app_id.is_empty() {
+        client_app_id = from_ctx(&["ClientAppId"]).to_ascii_lowercase();
+    }
+    Ok(MailAccess {
+        access,
+        throttled,
+        operation_count,
+        logon_type: val(a.logon).and_then(|f| parse_logon_type(&f.text_or_empty())),
+        client_ip: normalize_ip(&ip_raw),
+        client_ip_raw: ip_raw,
+        client_info: text(a.client_info).trim().to_string(),
+        session_id,
+        app_id: text(a.app_id).trim().to_ascii_lowercase(),
+        client_app_id,
+        folders,
+        synced_folder,
+    })
+}
+
+/// Visits the `(Name, Value)` pairs of `OperationProperties` in any of its forms: an array of
+/// objects (either key order), a JSON string of that array (Sentinel), `@{Value=..; Name=..}`
+/// strings (Defender), or `Name:Value` text (Search-MailboxAuditLog).
+fn visit_properties(
+    f: Field<'_>,
+    parser: &mut JsonParser,
+    on: &mut dyn FnMut(&str, &str),
+) -> Result<(), Malformed> {
+    match f {
+        Field::Arr(items) => {
+            for it in items.iter() {
+                match it {
+                    Field::Obj(o) => {
+                        let name = o.get_ci(&["Name"]).map(|f| f.text_or_empty());
+                        let value = o.get_ci(&["Value"]).map(|f| f.text_or_empty());
+                        if let (Some(n), Some(v)) = (name, value) {
+                            on(&n, &v);
+                        }
+                    }
+                    Field::Str(s) => visit_property_text(s, on),
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        Field::Str(s) if s.trim_start().starts_with('[') => parser
+            .parse_str(s, |root, p| visit_properties(root, p, on))
+            .map_err(|m| m.context("OperationProperties"))?,
+        Field::Str(s) => {
+            visit_property_text(s, on);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) {
+    if let Some(pairs) = parse_ps_hashtable(s) {
+        let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k));
+        if let (Some((_, n)), Some((_, v))) = (get("Name"), get("Value")) {
+            on(n, v);
+        }
+    } else {
+        for (n, v) in parse_name_value_text(s) {
+            on(n, v);
+        }
+    }
+}
+
+fn collect_folders(
+    f: Field<'_>,
+    parser: &mut JsonParser,
+    out: &mut Vec<Folder>,
+) -> Result<(), Malformed> {
+    match f {
+        Field::Arr(items) => {
+            for it in items.iter() {
+                match it {
+                    Field::Obj(o) => out.push(folder_from_object(o)?),
+                    Field::Str(s) if is_lossy_powershell(s) => return Err(lossy("Folders", s)),
+                    Field::Str(s) if s.trim_start().starts_with('{') => {
+                        collect_folders(Field::Str(s), parser, out)?
+                    }
+                    Field::Str(s) => match parse_ps_hashtable(s) {
+                        Some(pairs) => {
+                            let get = |k: &str| {
+                                pairs
+                                    .iter()
+                                    .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                                    .map(|(_, v)| v.to_string())
+                                    .unwrap_or_default()
+                            };
+                            out.push(Folder {
+                                id: get("Id"),
+                                path: get("Path"),
+                                items: Vec::new(),
+                            });
+                        }
+                        None => return Err(lossy("Folders", s)),
+                    },
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        Field::Obj(o) => {
+            out.push(folder_from_object(o)?);
+            Ok(())
+        }
+        Field::Str(s) if is_lossy_powershell(s) => Err(lossy("Folders", s)),
+        Field::Str(s) if s.trim().is_empty() => Ok(()),
+        Field::Str(s) => parser
+            .parse_str(s, |root, p| collect_folders(root, p, out))
+            .map_err(|m| m.context("Folders"))?,
+        _ => Ok(()),
+    }
+}
+
+fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
+    let mut folder = Folder::default();
+    let mut err = None;
+    o.visit(|k, v| match k {
+        "Id" | "id" => folder.id = v.text_or_empty().trim().to_string(),
+        "Path" | "path" => folder.path = v.text_or_empty().to_string(),
+        "FolderItems" | "folderItems" => match v {
+            Field::Arr(items) => {
+                for it in items.iter() {
+                    if let Field::Obj(io) = it {
+                        let mut imid = String::new();
+                        let mut size = None;
+                        io.visit(|ik, iv| match ik {
+                            "InternetMessageId" | "internetMessageId" => {
+                                imid = normalize_message_id(&iv.text_or_empty())
+                            }
+                            "SizeInBytes" | "sizeInBytes" => size = iv.as_u64(),
+                            _ => {}
+                        });
+                        if !imid.is_empty() {
+                            folder.items.push(Item {
+                                internet_message_id: imid,
+                                size_bytes: size,
+                            });
+                        }
+                    } else if let Field::Str(s) = it
+                        && is_lossy_powershell(s)
+                    {
+                        err = Some(lossy("FolderItems", s));
+                    }
+                }
+            }
+            Field::Str(s) if is_lossy_powershell(s) => err = Some(lossy("FolderItems", s)),
+            _ => {}
+        },
+        _ => {}
+    });
+    // A record may list one message twice; keep each once per folder, in a stable order.
+    folder.items.sort();
+    folder
+        .items
+        .dedup_by(|a, b| a.internet_message_id == b.internet_message_id);
+    match err {
+        Some(e) => Err(e),
+        None => Ok(folder),
+    }
+}
+
+fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Folder>, Malformed> {
+    match item {
+        Field::Obj(o) => Ok(match o.get_ci(&["ParentFolder"]) {
+            Some(Field::Obj(p)) => {
+                let get = |k: &str| {
+                    p.get_ci(&[k])
+                        .map(|f| f.text_or_empty().to_string())
+                        .unwrap_or_default()
+                };
+                let mut path = get("Path");
+                if path.is_empty() {
+                    path = get("Name");
+                }
+                Some(Folder {
+                    id: get("Id").trim().to_string(),
+                    path,
+                    items: Vec::new(),
+                })
+            }
+            _ => None,
+        }),
+        Field::Str(s) if s.trim_start().starts_with('{') => parser
+            .parse_str(s, |root, p| parent_folder(root, p))
+            .map_err(|m| m.context("Item"))?,
+        _ => Ok(None),
+    }
+}
