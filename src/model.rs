@@ -5,6 +5,7 @@
 //! [`MailAccess`]. Strings that are keys (mailboxes, users, message ids) are normalized here
 //! once, so the analysis never has to care how an export spelled them.
 
+use serde::Serialize;
 use std::fmt;
 
 /// Nanoseconds since the Unix epoch, UTC.
@@ -12,7 +13,7 @@ pub type Nanos = i64;
 
 /// How a `MailItemsAccessed` record says the mail was read.
 /// See: ../shared/docs/forensics.md, "The record".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum AccessType {
     /// Individual messages were opened; their ids are listed.
     Bind,
@@ -50,7 +51,7 @@ pub const LOGON_TYPE_NAMES: [&str; 7] = [
 ];
 
 /// One message listed in a bind record.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Item {
     /// InternetMessageId without angle brackets or surrounding space, lowercased
     /// (compared case-insensitively, printed as `<id>`).
@@ -59,7 +60,7 @@ pub struct Item {
 }
 
 /// A folder named by a record, with the messages the record lists in it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Folder {
     pub id: String,
     /// Folder path as Exchange writes it, e.g. `\Inbox`.
@@ -68,7 +69,7 @@ pub struct Folder {
 }
 
 /// The mail-access part of a `MailItemsAccessed` record.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct MailAccess {
     pub access: AccessType,
     /// `IsThrottled` = `True`: Exchange stopped auditing binds for 24 hours.
@@ -109,12 +110,13 @@ impl MailAccess {
 }
 
 /// One well-formed audit record, normalized.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Record {
     /// Record id (`Id` = `RecordId` = `Identity` = `OfficeId`), lowercased. A record without
     /// one gets `~` followed by a digest of its normalized content.
     pub id: String,
     /// Event time from the record's own time field (the export wrapper's only as fallback).
+    #[serde(serialize_with = "ser_time")]
     pub time: Nanos,
     pub operation: String,
     /// Who acted (`UserId`); lowercased when it is a UPN.
@@ -131,4 +133,8 @@ impl Record {
     pub fn is_mail_items_accessed(&self) -> bool {
         self.mail.is_some()
     }
+}
+
+fn ser_time<S: serde::Serializer>(t: &Nanos, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::parse::fields::format_time(*t))
 }
