@@ -32,6 +32,112 @@ pub enum Command {
     /// malformed records, unaudited mailboxes and signs of capped exports.
     #[command(after_help = crate::cmd::stats::HELP)]
     Stats(StatsArgs),
+    /// Bind accesses aggregated per access context (IP, client, session, logon type, user,
+    /// mailbox, folder, access type, AppId, ClientAppId), after the one-hour de-duplication.
+    #[command(after_help = crate::cmd::contexts::HELP)]
+    Contexts(ContextsArgs),
+    /// One row per (mailbox, user, session, IP, client): the list in which to spot the attacker.
+    #[command(after_help = crate::cmd::sessions::HELP)]
+    Sessions(AnalysisArgs),
+    /// One row per message read (mailbox, InternetMessageId) for what the filters select.
+    #[command(after_help = crate::cmd::messages::HELP)]
+    Messages(AnalysisArgs),
+    /// One row per sync record: folders that went to a desktop client in full.
+    #[command(after_help = crate::cmd::syncs::HELP)]
+    Syncs(AnalysisArgs),
+    /// Throttled records and the merged 24-hour windows in which binds were not audited.
+    #[command(after_help = crate::cmd::throttled::HELP)]
+    Throttled(ThrottledArgs),
+    /// Every access to the given InternetMessageIds: by whom, from where, when, in which context.
+    #[command(after_help = crate::cmd::lookup::HELP)]
+    Lookup(LookupArgs),
+}
+
+/// Filters shared by the investigation commands.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Filters (different filters must all match; several values of one filter mean any)")]
+pub struct FilterArgs {
+    /// Only records at or after this time (RFC 3339, or a date: 2024-05-01).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only records at or before this time (a date means the end of that day).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Mailbox (MailboxOwnerUPN); repeat or separate with commas.
+    #[arg(long, value_name = "UPN", value_delimiter = ',')]
+    pub mailbox: Vec<String>,
+    /// The user who read the mail (UserId).
+    #[arg(long, value_name = "UPN", value_delimiter = ',')]
+    pub user: Vec<String>,
+    /// Client IP address or CIDR, in any notation ([v6]:port, v4:port, ::ffff:v4).
+    #[arg(long, value_name = "ADDR|CIDR", value_delimiter = ',')]
+    pub ip: Vec<String>,
+    /// SessionId.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub session: Vec<String>,
+    /// AppId or ClientAppId.
+    #[arg(long = "app-id", value_name = "ID", value_delimiter = ',')]
+    pub app_id: Vec<String>,
+    /// A substring of ClientInfoString (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub client: Vec<String>,
+    /// Access type.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub access: Vec<AccessArg>,
+    /// File of indicators, one a line (an IP or CIDR, a GUID for a session or app, a UPN,
+    /// a client string, or kind:value with kind ip, session, app, user, mailbox, client);
+    /// # starts a comment. A record passes when it matches any indicator of the file.
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessArg {
+    Bind,
+    Sync,
+}
+
+/// Inputs, run options, filters and output: what every investigation command takes.
+#[derive(Args, Debug, Clone)]
+pub struct AnalysisArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ContextsArgs {
+    #[command(flatten)]
+    pub common: AnalysisArgs,
+    /// Group by these keys only [default: all ten].
+    #[arg(long, value_enum, value_delimiter = ',', help_heading = "Grouping")]
+    pub by: Vec<crate::analyze::contexts::Key>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ThrottledArgs {
+    #[command(flatten)]
+    pub common: AnalysisArgs,
+    /// List the throttled records instead of the merged windows.
+    #[arg(long, help_heading = "Listing")]
+    pub records: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LookupArgs {
+    #[command(flatten)]
+    pub common: AnalysisArgs,
+    /// InternetMessageIds to look up, in any bracket or case form.
+    #[arg(long = "id", value_name = "ID", help_heading = "Messages")]
+    pub ids: Vec<String>,
+    /// A file of InternetMessageIds, one a line.
+    #[arg(long = "ids", value_name = "FILE", help_heading = "Messages")]
+    pub ids_file: Vec<PathBuf>,
 }
 
 /// Inputs: files, directories (recursive) or `-` for standard input.

@@ -55,3 +55,68 @@ pub fn inputs(args: &InputArgs, output: Option<&Path>) -> Result<Vec<InputPath>>
     }
     Ok(inputs)
 }
+
+use crate::analyze::filter::{Filter, IpNet, parse_bound, parse_ioc_file};
+use crate::cli::{AccessArg, FilterArgs};
+use crate::model::AccessType;
+use crate::parse::fields::normalize_identity;
+
+/// Compiles the filter options; every value is checked before any input is read.
+pub fn filter(args: &FilterArgs) -> Result<Filter> {
+    let mut f = Filter {
+        from: args
+            .from
+            .as_deref()
+            .map(|s| parse_bound(s, false))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--from: {e}")))?,
+        to: args
+            .to
+            .as_deref()
+            .map(|s| parse_bound(s, true))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--to: {e}")))?,
+        ..Filter::default()
+    };
+    if let (Some(a), Some(b)) = (f.from, f.to)
+        && a > b
+    {
+        return Err(Error::Usage("--from is after --to".to_string()));
+    }
+    f.mailboxes = args.mailbox.iter().map(|s| normalize_identity(s)).collect();
+    f.users = args.user.iter().map(|s| normalize_identity(s)).collect();
+    for ip in &args.ip {
+        f.ips.push(IpNet::parse(ip).ok_or_else(|| {
+            Error::Usage(format!("--ip: '{ip}' is not an IP address or CIDR"))
+        })?);
+    }
+    f.sessions = args.session.iter().map(|s| s.trim().to_string()).collect();
+    f.apps = args
+        .app_id
+        .iter()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    f.clients = args.client.iter().map(|s| s.to_lowercase()).collect();
+    f.access = args
+        .access
+        .iter()
+        .map(|a| match a {
+            AccessArg::Bind => AccessType::Bind,
+            AccessArg::Sync => AccessType::Sync,
+        })
+        .collect();
+    for path in &args.ioc {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("--ioc {}: {e}", path.display())))?;
+        let iocs = parse_ioc_file(&text)
+            .map_err(|e| Error::Usage(format!("--ioc {}: {e}", path.display())))?;
+        if iocs.is_empty() {
+            return Err(Error::Usage(format!(
+                "--ioc {}: no indicators in the file",
+                path.display()
+            )));
+        }
+        f.iocs.extend(iocs);
+    }
+    Ok(f)
+}

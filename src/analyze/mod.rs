@@ -1,3 +1,9 @@
 //! Analysis stage: turns the unique normalized records into answers.
 
+pub mod access;
+pub mod contexts;
+pub mod filter;
 pub mod inventory;
+pub mod messages;
+pub mod sessions;
+pub mod throttle;

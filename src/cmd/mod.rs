@@ -1,6 +1,13 @@
 //! One file per subcommand: each wires the stages together and holds no analysis logic.
 
+pub mod common;
+pub mod contexts;
+pub mod lookup;
+pub mod messages;
+pub mod sessions;
 pub mod stats;
+pub mod syncs;
+pub mod throttled;
 
 use crate::cli::{Cli, Command, RunArgs};
 use crate::error::{Result, exit};
@@ -10,6 +17,12 @@ use crate::ingest::Ingested;
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Stats(a) => stats::run(&a),
+        Command::Contexts(a) => contexts::run(&a),
+        Command::Sessions(a) => sessions::run(&a),
+        Command::Messages(a) => messages::run(&a),
+        Command::Syncs(a) => syncs::run(&a),
+        Command::Throttled(a) => throttled::run(&a),
+        Command::Lookup(a) => lookup::run(&a),
     }
 }
 

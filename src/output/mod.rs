@@ -1,5 +1,6 @@
 //! Write stage: tables on a terminal, CSV/JSON/NDJSON when piped or asked, to stdout or `-o`.
 
+pub mod rows;
 pub mod table;
 
 use crate::error::{Error, Result};

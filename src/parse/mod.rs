@@ -629,11 +629,8 @@ fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
         },
         _ => {}
     });
-    // A record may list one message twice; keep each once per folder, in a stable order.
-    folder.items.sort();
-    folder
-        .items
-        .dedup_by(|a, b| a.internet_message_id == b.internet_message_id);
+    // Items stay as the record lists them, repeats included (the Sentinel sample lists one
+    // message twice); the access de-duplication collapses repeats, so counts stay honest.
     match err {
         Some(e) => Err(e),
         None => Ok(folder),

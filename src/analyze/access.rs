@@ -1,0 +1,170 @@
+//! Accesses and the one-hour de-duplication.
+//!
+//! An access is one message listed in a bind record: (mailbox, InternetMessageId) read in a
+//! context. The context is Microsoft's key, the eight properties ClientIPAddress,
+//! ClientInfoString, ParentFolder, LogonType, MailAccessType, MailboxUPN, User and SessionId.
+//! Repeats of one access within 60 minutes of the last kept occurrence collapse into it.
+//! See: ../shared/docs/forensics.md, "De-duplication within one hour".
+//!
+//! Accesses are partitioned into shards by a hash of their key (ahash); each shard is sorted
+//! by key and time and de-duplicated on its own, in parallel. Because a shard holds every
+//! occurrence of its keys and the rule is applied to the time-sorted occurrences, the result
+//! does not depend on input order, chunking or thread count. A partial result (the
+//! occurrences of some keys) merges with another by concatenation, so the same state could be
+//! merged across machines.
+
+use crate::model::{AccessType, Nanos, Record};
+use rayon::prelude::*;
+use std::hash::Hash;
+
+/// Repeats of an access within this long after the last kept occurrence collapse into it.
+pub const DEDUP_WINDOW: Nanos = 3_600 * 1_000_000_000;
+
+/// Microsoft's context key for an access (the eight properties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Context<'r> {
+    pub mailbox: &'r str,
+    pub user: &'r str,
+    pub client_ip: &'r str,
+    pub client_info: &'r str,
+    pub session_id: &'r str,
+    pub logon_type: Option<u8>,
+    pub access: AccessType,
+    pub folder: &'r str,
+}
+
+/// One message listed in a bind record.
+#[derive(Clone, Copy, Debug)]
+pub struct Access<'r> {
+    /// Index of the record in [`Accesses::records`].
+    pub rec: u32,
+    pub ctx: Context<'r>,
+    pub message: &'r str,
+    pub size: Option<u64>,
+    pub time: Nanos,
+    /// False when the access repeats a kept one within the hour.
+    pub kept: bool,
+}
+
+/// The MailItemsAccessed records a command looks at, and their listed messages.
+pub struct Accesses<'r> {
+    /// MailItemsAccessed records that passed the filter, sorted by (time, id).
+    pub records: Vec<&'r Record>,
+    /// Every message listed by a non-sync record, de-duplicated (see `kept`), in a stable
+    /// order (key, then time).
+    pub items: Vec<Access<'r>>,
+}
+
+const SHARDS: usize = 256;
+
+impl<'r> Accesses<'r> {
+    /// Collects the MailItemsAccessed records that pass `keep` and de-duplicates their accesses.
+    pub fn build(records: &'r [Record], keep: impl Fn(&Record) -> bool + Sync) -> Self {
+        let selected: Vec<&Record> = records
+            .par_iter()
+            .filter(|r| r.mail.is_some() && keep(r))
+            .collect();
+        let hasher = ahash::RandomState::with_seeds(7, 11, 13, 17);
+        // Partition: each worker fills its own shards; the shards are then concatenated.
+        let per_worker: Vec<Vec<Vec<Access>>> = selected
+            .par_chunks(4096)
+            .enumerate()
+            .map(|(chunk_no, chunk)| {
+                let mut shards: Vec<Vec<Access>> = (0..SHARDS).map(|_| Vec::new()).collect();
+                for (i, r) in chunk.iter().enumerate() {
+                    let rec = (chunk_no * 4096 + i) as u32;
+                    for a in accesses_of(rec, r) {
+                        let s = shard_of(&hasher, &(&a.ctx, a.message), SHARDS);
+                        shards[s].push(a);
+                    }
+                }
+                shards
+            })
+            .collect();
+        let mut shards: Vec<Vec<Access>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for worker in per_worker {
+            for (s, part) in worker.into_iter().enumerate() {
+                shards[s].extend(part);
+            }
+        }
+        let items: Vec<Access> = shards
+            .into_par_iter()
+            .flat_map_iter(|mut shard| {
+                dedup_shard(&mut shard);
+                shard
+            })
+            .collect();
+        Accesses {
+            records: selected,
+            items,
+        }
+    }
+
+    pub fn record(&self, a: &Access<'r>) -> &'r Record {
+        self.records[a.rec as usize]
+    }
+}
+
+/// The accesses a record lists (none for a sync record: it names a folder, not messages).
+pub fn accesses_of(rec: u32, r: &Record) -> impl Iterator<Item = Access<'_>> {
+    let m = r.mail.as_deref();
+    let folders = match m {
+        Some(m) if m.access != AccessType::Sync => m.folders.as_slice(),
+        _ => &[],
+    };
+    folders.iter().flat_map(move |f| {
+        let m = m.expect("folders come from the record's mail part");
+        let ctx = Context {
+            mailbox: &r.mailbox,
+            user: &r.user,
+            client_ip: &m.client_ip,
+            client_info: &m.client_info,
+            session_id: &m.session_id,
+            logon_type: m.logon_type,
+            access: m.access,
+            folder: &f.path,
+        };
+        f.items.iter().map(move |it| Access {
+            rec,
+            ctx,
+            message: &it.internet_message_id,
+            size: it.size_bytes,
+            time: r.time,
+            kept: true,
+        })
+    })
+}
+
+/// Sorts one shard by (key, time, record) and applies the one-hour rule to each key's
+/// occurrences: an occurrence is kept when it comes more than [`DEDUP_WINDOW`] after the
+/// last kept one. Two records of the same key at the same time are one access.
+pub fn dedup_shard(shard: &mut [Access<'_>]) {
+    shard.sort_unstable_by(|a, b| {
+        (a.ctx, a.message, a.time, a.rec).cmp(&(b.ctx, b.message, b.time, b.rec))
+    });
+    let mut last: Option<(Context, &str, Nanos)> = None;
+    for a in shard.iter_mut() {
+        a.kept = match last {
+            Some((ctx, msg, kept_at)) if ctx == a.ctx && msg == a.message => {
+                a.time - kept_at > DEDUP_WINDOW
+            }
+            _ => true,
+        };
+        if a.kept {
+            last = Some((a.ctx, a.message, a.time));
+        }
+    }
+}
+
+/// Sorted, distinct values joined with `;` (for cells that list sessions, IPs, folders).
+pub fn join_set<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = values.into_iter().filter(|s| !s.is_empty()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v.join(";")
+}
+
+/// Stable hash of a key, for sharding with a fixed seed (results never depend on it).
+pub fn shard_of<K: Hash>(hasher: &ahash::RandomState, key: &K, shards: usize) -> usize {
+    (hasher.hash_one(key) as usize) % shards
+}

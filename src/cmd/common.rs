@@ -1,0 +1,36 @@
+//! What every investigation command does first: validate options, read the evidence, report
+//! what was skipped, and open the output.
+
+use crate::analyze::filter::Filter;
+use crate::cli::AnalysisArgs;
+use crate::error::Result;
+use crate::ingest::{Ingested, ingest};
+use crate::output::{Format, Output};
+
+pub struct Loaded {
+    pub ingested: Ingested,
+    pub filter: Filter,
+    pub out: Output,
+    /// The exit code the reading earned (0, or 3 when something was skipped).
+    pub code: i32,
+}
+
+/// Validates everything, then reads the inputs. Results default to CSV when piped.
+pub fn load(args: &AnalysisArgs) -> Result<Loaded> {
+    let filter = crate::config::filter(&args.filter)?;
+    let opts = crate::config::ingest_options(&args.run, false)?;
+    let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
+    let out = Output::open(
+        args.output.format,
+        args.output.output.as_deref(),
+        Format::Csv,
+    )?;
+    let ingested = ingest(&inputs, &opts)?;
+    let code = super::report_skipped(&ingested, &args.run);
+    Ok(Loaded {
+        ingested,
+        filter,
+        out,
+        code,
+    })
+}

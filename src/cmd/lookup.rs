@@ -1,0 +1,115 @@
+//! `mailscope lookup`: were these messages read? Given InternetMessageIds (known sensitive
+//! messages), every access to them: by whom, from where, when, in which context. Ids are
+//! matched without brackets and case-insensitively. See: ../shared/docs/forensics.md, step 4.
+
+use crate::analyze::access::Accesses;
+use crate::analyze::messages::bracketed;
+use crate::cli::LookupArgs;
+use crate::error::{Error, Result};
+use crate::output::rows::{Cell, Rows};
+use crate::parse::fields::normalize_message_id;
+use std::collections::BTreeSet;
+
+pub const HELP: &str = "\
+Examples:
+  mailscope lookup exports/ --id '<CAF=abc123@mail.gmail.com>'
+  mailscope lookup exports/ --ids sensitive-ids.txt --format table
+
+Columns: internet_message_id, mailbox, time, user, client_ip, client_info, session_id,
+logon_type, access, folder, app_id, client_app_id, record_id, repeat_within_hour (true when
+the one-hour de-duplication collapses this access into an earlier one). Ids with no access
+are listed on stderr; no record is not proof of no access (throttling, de-duplication).";
+
+pub fn run(args: &LookupArgs) -> Result<i32> {
+    let mut wanted: BTreeSet<String> = args
+        .ids
+        .iter()
+        .map(|s| normalize_message_id(s))
+        .filter(|s| !s.is_empty())
+        .collect();
+    for path in &args.ids_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("--ids {}: {e}", path.display())))?;
+        wanted.extend(
+            text.lines()
+                .map(|l| l.trim().trim_start_matches('\u{feff}'))
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(normalize_message_id),
+        );
+    }
+    if wanted.is_empty() {
+        return Err(Error::Usage(
+            "lookup needs message ids: --id ID or --ids FILE".to_string(),
+        ));
+    }
+    let mut l = super::common::load(&args.common)?;
+    let filter = &l.filter;
+    let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    let mut hits: Vec<_> = acc
+        .items
+        .iter()
+        .filter(|a| wanted.contains(a.message))
+        .collect();
+    hits.sort_by(|a, b| {
+        (a.message, a.time, acc.record(a).id.as_str(), a.ctx.folder).cmp(&(
+            b.message,
+            b.time,
+            acc.record(b).id.as_str(),
+            b.ctx.folder,
+        ))
+    });
+    let mut rows = Rows::new(&[
+        "internet_message_id",
+        "mailbox",
+        "time",
+        "user",
+        "client_ip",
+        "client_info",
+        "session_id",
+        "logon_type",
+        "access",
+        "folder",
+        "app_id",
+        "client_app_id",
+        "record_id",
+        "repeat_within_hour",
+    ]);
+    let mut found = BTreeSet::new();
+    for a in &hits {
+        let r = acc.record(a);
+        let Some(m) = r.mail.as_deref() else { continue };
+        found.insert(a.message);
+        rows.push(vec![
+            Cell::Text(bracketed(a.message)),
+            Cell::text(a.ctx.mailbox),
+            Cell::Time(a.time),
+            Cell::text(a.ctx.user),
+            Cell::text(a.ctx.client_ip),
+            Cell::text(a.ctx.client_info),
+            Cell::text(a.ctx.session_id),
+            Cell::Text(m.logon_type_name()),
+            Cell::Text(m.access.to_string()),
+            Cell::text(a.ctx.folder),
+            Cell::text(&m.app_id),
+            Cell::text(&m.client_app_id),
+            Cell::text(&r.id),
+            Cell::Bool(!a.kept),
+        ]);
+    }
+    rows.write(&mut l.out)?;
+    l.out.finish()?;
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|id| !found.contains(id.as_str()))
+        .map(|id| bracketed(id))
+        .collect();
+    if !missing.is_empty() && !args.common.run.quiet {
+        eprintln!(
+            "mailscope: {} of {} id(s) have no recorded access in the selection: {}",
+            missing.len(),
+            wanted.len(),
+            missing.join(" ")
+        );
+    }
+    Ok(l.code)
+}

@@ -1,0 +1,59 @@
+//! `mailscope syncs`: which folders went to a desktop client in full? One row per sync
+//! record. A sync in the attacker's context exposes the whole folder, and the mailbox
+//! should be treated as probably exposed. See: ../shared/docs/forensics.md, steps 2 and 3.
+
+use crate::analyze::access::Accesses;
+use crate::cli::AnalysisArgs;
+use crate::error::Result;
+use crate::model::AccessType;
+use crate::output::rows::{Cell, Rows};
+
+pub const HELP: &str = "\
+Examples:
+  mailscope syncs exports/
+  mailscope syncs exports/ --ip 203.0.113.7 --format table
+
+Columns: mailbox, folder, time, user, client_ip, client_info, session_id, logon_type,
+app_id, client_app_id, record_id. Sync is recorded only for desktop Outlook clients.";
+
+pub fn run(args: &AnalysisArgs) -> Result<i32> {
+    let mut l = super::common::load(args)?;
+    let filter = &l.filter;
+    let acc = Accesses::build(&l.ingested.records, |r| {
+        r.mail.as_deref().is_some_and(|m| m.access == AccessType::Sync) && filter.matches(r)
+    });
+    let mut rows = Rows::new(&[
+        "mailbox",
+        "folder",
+        "time",
+        "user",
+        "client_ip",
+        "client_info",
+        "session_id",
+        "logon_type",
+        "app_id",
+        "client_app_id",
+        "record_id",
+    ]);
+    let mut list: Vec<_> = acc.records.clone();
+    list.sort_by(|a, b| (a.time, &a.mailbox, &a.id).cmp(&(b.time, &b.mailbox, &b.id)));
+    for r in list {
+        let Some(m) = r.mail.as_deref() else { continue };
+        rows.push(vec![
+            Cell::text(&r.mailbox),
+            Cell::text(m.synced_folder.as_ref().map_or("", |f| f.path.as_str())),
+            Cell::Time(r.time),
+            Cell::text(&r.user),
+            Cell::text(&m.client_ip),
+            Cell::text(&m.client_info),
+            Cell::text(&m.session_id),
+            Cell::Text(m.logon_type_name()),
+            Cell::text(&m.app_id),
+            Cell::text(&m.client_app_id),
+            Cell::text(&r.id),
+        ]);
+    }
+    rows.write(&mut l.out)?;
+    l.out.finish()?;
+    Ok(l.code)
+}

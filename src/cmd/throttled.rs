@@ -1,0 +1,69 @@
+//! `mailscope throttled`: where was the audit trail blind? A throttled record stops bind
+//! auditing for its mailbox for 24 hours: every message in the mailbox is to be treated as
+//! exposed in that window. Prints the merged windows per mailbox, or the records.
+
+use crate::analyze::throttle::{UNAUDITED, windows};
+use crate::cli::ThrottledArgs;
+use crate::error::Result;
+use crate::output::rows::{Cell, Rows};
+
+pub const HELP: &str = "\
+Examples:
+  mailscope throttled exports/
+  mailscope throttled exports/ --records --format table
+
+Columns: mailbox, start, end (RFC 3339 UTC), throttled_records, record_ids.
+With --records: mailbox, time, window_end, record_id, user, client_ip, client_info, session_id.";
+
+pub fn run(args: &ThrottledArgs) -> Result<i32> {
+    let mut l = super::common::load(&args.common)?;
+    let filter = &l.filter;
+    let throttled = l
+        .ingested
+        .records
+        .iter()
+        .filter(|r| r.mail.as_deref().is_some_and(|m| m.throttled) && filter.matches(r));
+    let rows = if args.records {
+        let mut rows = Rows::new(&[
+            "mailbox",
+            "time",
+            "window_end",
+            "record_id",
+            "user",
+            "client_ip",
+            "client_info",
+            "session_id",
+        ]);
+        let mut list: Vec<_> = throttled.collect();
+        list.sort_by(|a, b| (&a.mailbox, a.time, &a.id).cmp(&(&b.mailbox, b.time, &b.id)));
+        for r in list {
+            let Some(m) = r.mail.as_deref() else { continue };
+            rows.push(vec![
+                Cell::text(&r.mailbox),
+                Cell::Time(r.time),
+                Cell::Time(r.time + UNAUDITED),
+                Cell::text(&r.id),
+                Cell::text(&r.user),
+                Cell::text(&m.client_ip),
+                Cell::text(&m.client_info),
+                Cell::text(&m.session_id),
+            ]);
+        }
+        rows
+    } else {
+        let mut rows = Rows::new(&["mailbox", "start", "end", "throttled_records", "record_ids"]);
+        for w in windows(throttled) {
+            rows.push(vec![
+                Cell::Text(w.mailbox),
+                Cell::Time(w.start),
+                Cell::Time(w.end),
+                Cell::Int(w.record_ids.len() as u64),
+                Cell::Text(w.record_ids.join(";")),
+            ]);
+        }
+        rows
+    };
+    rows.write(&mut l.out)?;
+    l.out.finish()?;
+    Ok(l.code)
+}

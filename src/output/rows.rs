@@ -1,0 +1,140 @@
+//! Tabular results in every output format: table, CSV, JSON (an array of objects) and
+//! NDJSON, with the same columns in the same order.
+
+use super::table::Table;
+use super::{Format, Output};
+use crate::parse::fields::format_time;
+use std::io::{self, Write};
+
+/// One cell: numbers stay numbers in JSON; times are written as RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Int(u64),
+    Time(i64),
+    Bool(bool),
+    Null,
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    pub fn opt_int(v: Option<u64>) -> Cell {
+        v.map_or(Cell::Null, Cell::Int)
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Time(t) => format_time(*t),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Null => String::new(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Text(s) => serde_json::Value::String(s.clone()),
+            Cell::Int(n) => serde_json::Value::from(*n),
+            Cell::Time(t) => serde_json::Value::String(format_time(*t)),
+            Cell::Bool(b) => serde_json::Value::Bool(*b),
+            Cell::Null => serde_json::Value::Null,
+        }
+    }
+}
+
+/// Rows with a header, sorted by the command before writing.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Excel runs a cell that starts with one of these as a formula; evidence strings are
+/// attacker-controlled, so such cells get a leading apostrophe in CSV.
+/// See: OWASP "CSV Injection".
+fn defuse(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+impl Rows {
+    pub fn new(header: &[&'static str]) -> Self {
+        Rows {
+            header: header.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(row.len(), self.header.len());
+        self.rows.push(row);
+    }
+
+    pub fn write(&self, out: &mut Output) -> io::Result<()> {
+        let w: &mut dyn Write = &mut out.writer;
+        match out.format {
+            Format::Table => {
+                let numeric: Vec<usize> = (0..self.header.len())
+                    .filter(|&i| {
+                        !self.rows.is_empty()
+                            && self
+                                .rows
+                                .iter()
+                                .all(|r| matches!(r[i], Cell::Int(_) | Cell::Null))
+                    })
+                    .collect();
+                let mut t = Table::new(&self.header).right(&numeric);
+                for r in &self.rows {
+                    t.row(r.iter().map(Cell::render).collect());
+                }
+                t.write(w, "")?;
+                if self.rows.is_empty() {
+                    writeln!(w, "(no rows)")?;
+                }
+            }
+            Format::Csv => {
+                let mut c = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(w);
+                c.write_record(&self.header)?;
+                for r in &self.rows {
+                    c.write_record(r.iter().map(|cell| match cell {
+                        Cell::Text(s) => defuse(s).into_owned(),
+                        other => other.render(),
+                    }))?;
+                }
+                c.flush()?;
+            }
+            Format::Json => {
+                writeln!(w, "[")?;
+                for (i, r) in self.rows.iter().enumerate() {
+                    let sep = if i + 1 < self.rows.len() { "," } else { "" };
+                    writeln!(w, "  {}{sep}", self.object(r))?;
+                }
+                writeln!(w, "]")?;
+            }
+            Format::Ndjson => {
+                for r in &self.rows {
+                    writeln!(w, "{}", self.object(r))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn object(&self, r: &[Cell]) -> String {
+        let fields: Vec<String> = self
+            .header
+            .iter()
+            .zip(r)
+            .map(|(k, v)| format!("{}:{}", serde_json::Value::from(*k), v.json()))
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+}
