@@ -12,7 +12,7 @@ pub struct Table {
 }
 
 /// Cells longer than this are shortened on the terminal (CSV and JSON keep them whole).
-const MAX_CELL: usize = 64;
+const MAX_CELL: usize = 100;
 
 fn shorten(s: &str) -> String {
     // Control characters from the evidence must not drive the terminal.
