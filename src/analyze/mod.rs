@@ -7,3 +7,9 @@ pub mod inventory;
 pub mod messages;
 pub mod sessions;
 pub mod throttle;
+
+#[cfg(test)]
+pub mod testutil;
+
+#[cfg(test)]
+mod tests;

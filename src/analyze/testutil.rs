@@ -1,0 +1,58 @@
+//! Test records built from the real sample shape (../shared/samples), with fields changed.
+
+use crate::model::Record;
+use crate::parse::{JsonParser, Outcome, normalize_top};
+use serde_json::{Value, json};
+
+/// The verbatim bind record of ../shared/samples (office365itpros, one line).
+pub fn sample_bind() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/samples/g-extractor-get-ual-SOFELK-or-AuditDataOnly-SHAPE.jsonl"
+    ))
+    .expect("the shared samples are beside the checkout");
+    serde_json::from_str(text.trim()).expect("the sample is valid JSON")
+}
+
+/// A bind record like the sample, with `id`, `time`, `ip`, `session`, and messages in `folder`.
+pub fn bind(id: &str, time: &str, ip: &str, session: &str, folder: &str, msgs: &[&str]) -> Value {
+    let mut v = sample_bind();
+    v["Id"] = json!(id);
+    v["CreationTime"] = json!(time);
+    v["ClientIPAddress"] = json!(ip);
+    v["SessionId"] = json!(session);
+    v["Folders"] = json!([{
+        "Id": "LgAAAAB",
+        "Path": folder,
+        "FolderItems": msgs.iter().map(|m| json!({"InternetMessageId": m, "SizeInBytes": 1000})).collect::<Vec<_>>(),
+    }]);
+    v["OperationCount"] = json!(msgs.len());
+    v
+}
+
+/// Sets `IsThrottled` = `True`.
+pub fn throttled(mut v: Value) -> Value {
+    v["OperationProperties"][1]["Value"] = json!("True");
+    v
+}
+
+/// Normalizes a record through the real parser.
+pub fn record(v: &Value) -> Record {
+    let text = v.to_string();
+    let mut out = Vec::new();
+    JsonParser::new()
+        .parse(text.as_bytes(), |root, child| {
+            normalize_top(root, child, &mut out)
+        })
+        .expect("valid JSON");
+    match out.pop() {
+        Some(Outcome::Record(r)) => r,
+        other => panic!("not a record: {other:?}"),
+    }
+}
+
+pub fn records(vs: &[Value]) -> Vec<Record> {
+    let mut r: Vec<Record> = vs.iter().map(record).collect();
+    r.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    r
+}
