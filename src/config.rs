@@ -86,9 +86,11 @@ pub fn filter(args: &FilterArgs) -> Result<Filter> {
     f.mailboxes = args.mailbox.iter().map(|s| normalize_identity(s)).collect();
     f.users = args.user.iter().map(|s| normalize_identity(s)).collect();
     for ip in &args.ip {
-        f.ips.push(IpNet::parse(ip).ok_or_else(|| {
-            Error::Usage(format!("--ip: '{ip}' is not an IP address or CIDR"))
-        })?);
+        f.ips.push(
+            IpNet::parse(ip).ok_or_else(|| {
+                Error::Usage(format!("--ip: '{ip}' is not an IP address or CIDR"))
+            })?,
+        );
     }
     f.sessions = args.session.iter().map(|s| s.trim().to_string()).collect();
     f.apps = args

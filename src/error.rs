@@ -22,7 +22,10 @@ pub enum Error {
     /// A bad flag or value, found before any input is read.
     Usage(String),
     /// An input that cannot be opened or read at all.
-    Input { path: PathBuf, source: std::io::Error },
+    Input {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// `--strict`: the first malformed record, as `path:line: why`.
     Strict(String),
     /// Writing results failed.

@@ -299,9 +299,11 @@ impl Worker {
                 Framed::Value { line, range } => {
                     let outcomes = &mut self.outcomes;
                     outcomes.clear();
-                    match self.parser.parse(&batch.data[range.clone()], |root, child| {
-                        normalize_top(root, child, outcomes)
-                    }) {
+                    match self
+                        .parser
+                        .parse(&batch.data[range.clone()], |root, child| {
+                            normalize_top(root, child, outcomes)
+                        }) {
                         Ok(()) => {
                             for o in outcomes.drain(..) {
                                 p.outcome(*line, o, self.max_examples);
@@ -459,9 +461,7 @@ impl Producer<'_> {
                         break;
                     }
                 }
-                framer.finish(&mut |b| {
-                    ok = ok && self.send(file, &mut seq, Payload::Values(b))
-                });
+                framer.finish(&mut |b| ok = ok && self.send(file, &mut seq, Payload::Values(b)));
             }
             Container::Csv { type_line } => {
                 hash(data);
@@ -571,9 +571,7 @@ impl Producer<'_> {
                         }
                     }
                 }
-                framer.finish(&mut |b| {
-                    ok = ok && self.send(file, &mut seq, Payload::Values(b))
-                });
+                framer.finish(&mut |b| ok = ok && self.send(file, &mut seq, Payload::Values(b)));
             }
             Container::Csv { type_line } => {
                 let res = frame_csv(
@@ -753,7 +751,10 @@ fn merge(
             current = p.file;
             base = 0;
         }
-        let path = files.get(p.file).map(|f| f.path.clone()).unwrap_or_default();
+        let path = files
+            .get(p.file)
+            .map(|f| f.path.clone())
+            .unwrap_or_default();
         for (line, m) in p.examples {
             examples.push(MalformedAt {
                 path: path.clone(),

@@ -134,7 +134,9 @@ fn merge_groups<'r>(mut a: Groups<'r>, b: Groups<'r>) -> Groups<'r> {
 }
 
 fn is_bind_like(r: &Record) -> bool {
-    r.mail.as_deref().is_some_and(|m| m.access != AccessType::Sync)
+    r.mail
+        .as_deref()
+        .is_some_and(|m| m.access != AccessType::Sync)
 }
 
 /// Aggregates the bind accesses of `acc` per context, grouped by `by`.
@@ -149,7 +151,10 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         .filter(|r| is_bind_like(r))
         .fold(Groups::default, |mut g, r| {
             let r: &Record = r;
-            let m = r.mail.as_deref().expect("bind-like records have a mail part");
+            let m = r
+                .mail
+                .as_deref()
+                .expect("bind-like records have a mail part");
             let pairs: Vec<(Vec<String>, &str)> = if m.folders.is_empty() {
                 vec![(key_of(r, ""), "")]
             } else {

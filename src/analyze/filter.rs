@@ -270,7 +270,11 @@ mod tests {
         assert!(v6net.contains(&"2001:db8:ffff::9".parse().unwrap()));
         assert!(!v6net.contains(&"2001:db9::9".parse().unwrap()));
         assert_eq!(IpNet::parse("10.0.0.0/33"), None);
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(&"8.8.8.8".parse().unwrap()));
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(&"8.8.8.8".parse().unwrap())
+        );
     }
 
     #[test]

@@ -84,7 +84,9 @@ pub fn inventory(ing: &Ingested) -> Inventory {
     let (mut mia_first, mut mia_last): (Option<Nanos>, Option<Nanos>) = (None, None);
     for r in &ing.records {
         *by_operation.entry(r.operation.clone()).or_default() += 1;
-        *per_hour.entry(r.time.div_euclid(3_600_000_000_000)).or_default() += 1;
+        *per_hour
+            .entry(r.time.div_euclid(3_600_000_000_000))
+            .or_default() += 1;
         if !r.mailbox.is_empty() {
             accounts.insert(&r.mailbox);
         }
@@ -106,16 +108,18 @@ pub fn inventory(ing: &Ingested) -> Inventory {
         mia_first = Some(mia_first.map_or(r.time, |t| t.min(r.time)));
         mia_last = Some(mia_last.map_or(r.time, |t| t.max(r.time)));
         *by_access.entry(m.access.to_string()).or_default() += 1;
-        let mb = mailboxes.entry(&r.mailbox).or_insert_with(|| MailboxSummary {
-            mailbox: r.mailbox.clone(),
-            mail_items_accessed: 0,
-            bind: 0,
-            sync: 0,
-            unknown_access: 0,
-            throttled: 0,
-            first_time: String::new(),
-            last_time: String::new(),
-        });
+        let mb = mailboxes
+            .entry(&r.mailbox)
+            .or_insert_with(|| MailboxSummary {
+                mailbox: r.mailbox.clone(),
+                mail_items_accessed: 0,
+                bind: 0,
+                sync: 0,
+                unknown_access: 0,
+                throttled: 0,
+                first_time: String::new(),
+                last_time: String::new(),
+            });
         mb.mail_items_accessed += 1;
         match m.access {
             AccessType::Bind => mb.bind += 1,

@@ -107,14 +107,22 @@ pub fn sessions(acc: &Accesses<'_>) -> Vec<SessionRow> {
         })
         .collect();
     rows.sort_by(|a, b| {
-        (a.first_seen, &a.mailbox, &a.user, &a.session_id, &a.client_ip, &a.client_info).cmp(&(
-            b.first_seen,
-            &b.mailbox,
-            &b.user,
-            &b.session_id,
-            &b.client_ip,
-            &b.client_info,
-        ))
+        (
+            a.first_seen,
+            &a.mailbox,
+            &a.user,
+            &a.session_id,
+            &a.client_ip,
+            &a.client_info,
+        )
+            .cmp(&(
+                b.first_seen,
+                &b.mailbox,
+                &b.user,
+                &b.session_id,
+                &b.client_ip,
+                &b.client_info,
+            ))
     });
     rows
 }

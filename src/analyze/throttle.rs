@@ -23,7 +23,10 @@ pub fn windows<'r>(records: impl IntoIterator<Item = &'r Record>) -> Vec<Window>
     let mut by_mailbox: BTreeMap<&str, Vec<(Nanos, &str)>> = BTreeMap::new();
     for r in records {
         if r.mail.as_deref().is_some_and(|m| m.throttled) {
-            by_mailbox.entry(&r.mailbox).or_default().push((r.time, &r.id));
+            by_mailbox
+                .entry(&r.mailbox)
+                .or_default()
+                .push((r.time, &r.id));
         }
     }
     let mut out = Vec::new();

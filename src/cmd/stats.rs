@@ -79,12 +79,20 @@ pub fn write_table(inv: &Inventory, w: &mut dyn Write) -> std::io::Result<()> {
             f.container.clone(),
             f.shape.clone(),
             n(f.records),
-            f.sha256.get(..16).map(|s| format!("{s}…")).unwrap_or_default(),
+            f.sha256
+                .get(..16)
+                .map(|s| format!("{s}…"))
+                .unwrap_or_default(),
         ]);
     }
     t.write(w, "  ")?;
     for f in inv.files.iter().filter(|f| f.error.is_some()) {
-        writeln!(w, "  ! {}: {}", f.path, f.error.as_deref().unwrap_or_default())?;
+        writeln!(
+            w,
+            "  ! {}: {}",
+            f.path,
+            f.error.as_deref().unwrap_or_default()
+        )?;
     }
     writeln!(w)?;
     writeln!(
@@ -124,9 +132,20 @@ pub fn write_table(inv: &Inventory, w: &mut dyn Write) -> std::io::Result<()> {
     t.write(w, "  ")?;
     if !inv.mailboxes.is_empty() {
         writeln!(w)?;
-        writeln!(w, "Mailboxes with MailItemsAccessed ({})", inv.mailboxes.len())?;
+        writeln!(
+            w,
+            "Mailboxes with MailItemsAccessed ({})",
+            inv.mailboxes.len()
+        )?;
         let mut t = Table::new(&[
-            "mailbox", "records", "bind", "sync", "unknown", "throttled", "first", "last",
+            "mailbox",
+            "records",
+            "bind",
+            "sync",
+            "unknown",
+            "throttled",
+            "first",
+            "last",
         ])
         .right(&[1, 2, 3, 4, 5]);
         for m in &inv.mailboxes {

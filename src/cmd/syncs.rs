@@ -20,7 +20,10 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let mut l = super::common::load(args)?;
     let filter = &l.filter;
     let acc = Accesses::build(&l.ingested.records, |r| {
-        r.mail.as_deref().is_some_and(|m| m.access == AccessType::Sync) && filter.matches(r)
+        r.mail
+            .as_deref()
+            .is_some_and(|m| m.access == AccessType::Sync)
+            && filter.matches(r)
     });
     let mut rows = Rows::new(&[
         "mailbox",

@@ -270,7 +270,9 @@ mod tests {
         assert_eq!(Encoding::sniff(&bytes), Encoding::Utf16LeBom);
         assert_eq!(Encoding::sniff(&bytes[2..]), Encoding::Utf16Le);
         let mut out = String::new();
-        Utf16Reader::new(&bytes[..]).read_to_string(&mut out).unwrap();
+        Utf16Reader::new(&bytes[..])
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, text);
         // Read one byte at a time: units split across reads must still decode.
         let mut r = Utf16Reader::new(io::BufReader::with_capacity(1, &bytes[..]));
@@ -281,7 +283,10 @@ mod tests {
 
     #[test]
     fn magic_bytes() {
-        assert_eq!(Compression::sniff(&[0x28, 0xB5, 0x2F, 0xFD, 0]), Compression::Zstd);
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xB5, 0x2F, 0xFD, 0]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::sniff(&[0x1F, 0x8B, 8]), Compression::Gzip);
         assert_eq!(Compression::sniff(b"{\"a\""), Compression::None);
         assert_eq!(Encoding::sniff(b"\xEF\xBB\xBF{"), Encoding::Utf8Bom);

@@ -318,7 +318,11 @@ impl JsonFramer {
                 }
                 Mode::Junk => {
                     if b == b'\n' {
-                        let end = if i > seg && bytes[i - 1] == b'\r' { i - 1 } else { i };
+                        let end = if i > seg && bytes[i - 1] == b'\r' {
+                            i - 1
+                        } else {
+                            i
+                        };
                         self.keep(&bytes[seg..end]);
                         self.end_value(emit);
                         // the newline itself is counted in Outside mode
@@ -422,7 +426,11 @@ pub fn frame_csv(
                 String::from_utf8(c.to_vec()).map_err(|e| {
                     Malformed::new(
                         MalformedKind::InvalidUtf8,
-                        format!("invalid UTF-8 in column {} at byte {}", i + 1, e.utf8_error().valid_up_to()),
+                        format!(
+                            "invalid UTF-8 in column {} at byte {}",
+                            i + 1,
+                            e.utf8_error().valid_up_to()
+                        ),
                     )
                 })
             })
@@ -504,9 +512,10 @@ mod tests {
                 .iter()
                 .flat_map(|b| {
                     b.values.iter().map(|v| match v {
-                        Framed::Value { line, range } => {
-                            (*line, String::from_utf8_lossy(&b.data[range.clone()]).into_owned())
-                        }
+                        Framed::Value { line, range } => (
+                            *line,
+                            String::from_utf8_lossy(&b.data[range.clone()]).into_owned(),
+                        ),
                         Framed::TooLong { line, len } => (*line, format!("LONG{len}")),
                     })
                 })

@@ -85,7 +85,8 @@ pub fn sniff_container(head: &[u8]) -> Container {
             // multi-line JSON document.
             let line = first_line(b);
             let whole = memchr::memchr(b'\n', b).is_some() || b.len() == head.len();
-            if !whole || (line.trim_ascii_end().ends_with(b"}") && !crate::parse::is_unterminated(line))
+            if !whole
+                || (line.trim_ascii_end().ends_with(b"}") && !crate::parse::is_unterminated(line))
             {
                 Container::Ndjson
             } else {
@@ -169,7 +170,10 @@ mod tests {
 
     #[test]
     fn containers() {
-        assert_eq!(sniff_container(b"{\"a\":1}\n{\"a\":2}\n"), Container::Ndjson);
+        assert_eq!(
+            sniff_container(b"{\"a\":1}\n{\"a\":2}\n"),
+            Container::Ndjson
+        );
         assert_eq!(sniff_container(b"\xEF\xBB\xBF{\"a\":1}"), Container::Ndjson);
         assert_eq!(sniff_container(b"{\n \"a\": 1\n}\n"), Container::Json);
         assert_eq!(sniff_container(b"  [\n{}]"), Container::Json);

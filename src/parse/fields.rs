@@ -100,7 +100,10 @@ impl Cur<'_> {
 /// Parses an ISO 8601 / RFC 3339 time. No zone means UTC (AuditData `CreationTime` has none).
 pub fn parse_iso_time(s: &str) -> Option<Nanos> {
     let s = s.trim();
-    let mut c = Cur { b: s.as_bytes(), i: 0 };
+    let mut c = Cur {
+        b: s.as_bytes(),
+        i: 0,
+    };
     let y = c.digits(4, 4)? as i64;
     if !c.eat(b'-') {
         return None;
@@ -198,7 +201,10 @@ fn parse_dotnet_date(t: &str) -> Option<Nanos> {
 }
 
 fn parse_locale_time(t: &str) -> Result<Nanos, TimeError> {
-    let mut c = Cur { b: t.as_bytes(), i: 0 };
+    let mut c = Cur {
+        b: t.as_bytes(),
+        i: 0,
+    };
     let a = c.digits(1, 2).ok_or(TimeError::Unparseable)?;
     let sep = *c.b.get(c.i).ok_or(TimeError::Unparseable)?;
     if sep != b'/' && sep != b'.' {
