@@ -51,11 +51,17 @@ pub enum Command {
     /// Every access to the given InternetMessageIds: by whom, from where, when, in which context.
     #[command(after_help = crate::cmd::lookup::HELP)]
     Lookup(LookupArgs),
+    /// A synthetic Unified Audit Log export of any size, for tests and benchmarks
+    /// (deterministic: the same options give the same bytes).
+    #[command(after_help = crate::cmd::generate::HELP)]
+    Generate(GenerateArgs),
 }
 
 /// Filters shared by the investigation commands.
 #[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Filters (different filters must all match; several values of one filter mean any)")]
+#[command(
+    next_help_heading = "Filters (different filters must all match; several values of one filter mean any)"
+)]
 pub struct FilterArgs {
     /// Only records at or after this time (RFC 3339, or a date: 2024-05-01).
     #[arg(long, value_name = "TIME")]
@@ -191,4 +197,38 @@ pub struct StatsArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// Bytes to write, before compression: 2GB, 500MB, 1GiB, 12345.
+    #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = crate::generate::parse_size)]
+    pub size: u64,
+    /// Seed of the pseudo-random generator.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Container to write.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "ndjson")]
+    pub format: crate::generate::GenFormat,
+    /// Users (and mailboxes) in the tenant.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub users: usize,
+    /// Days the records span.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub days: u32,
+    /// First day of the span (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", default_value = "2024-03-04")]
+    pub start: String,
+    /// Plant an attacker: a foreign IP and session reading a user's and the CEO's mail.
+    #[arg(long)]
+    pub attacker: bool,
+    /// Do not plant the throttled mailbox.
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress bar and no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }

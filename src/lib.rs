@@ -16,6 +16,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod generate;
 pub mod ingest;
 pub mod input;
 pub mod model;

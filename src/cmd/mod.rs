@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod contexts;
+pub mod generate;
 pub mod lookup;
 pub mod messages;
 pub mod sessions;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Syncs(a) => syncs::run(&a),
         Command::Throttled(a) => throttled::run(&a),
         Command::Lookup(a) => lookup::run(&a),
+        Command::Generate(a) => generate::run(&a),
     }
 }
 
