@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod frame;
 pub mod sniff;
+pub mod trace;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -171,6 +171,35 @@ pub enum TimeError {
     AmbiguousLocale,
 }
 
+/// Which way to read an ambiguous locale date such as `5/6/2024`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `5/6/2024` is 6 May (US, the Exchange Online PowerShell default).
+    MonthFirst,
+    /// `5/6/2024` is 5 June.
+    DayFirst,
+}
+
+/// Like [`parse_any_time`], but reads an ambiguous locale date in the given order.
+pub fn parse_time_ordered(s: &str, order: DateOrder) -> Result<Nanos, TimeError> {
+    match parse_any_time(s) {
+        Err(TimeError::AmbiguousLocale) => {
+            let t = s.trim();
+            let (a, rest) = t.split_once('/').ok_or(TimeError::Unparseable)?;
+            let (b, rest) = rest.split_once('/').ok_or(TimeError::Unparseable)?;
+            // Make the day unambiguous by swapping into the other order when needed.
+            let swapped = match order {
+                DateOrder::MonthFirst => format!("{b}/{a}/{rest}"),
+                DateOrder::DayFirst => t.to_string(),
+            };
+            // Day-first text with a day above 12 is unambiguous; for a day of 12 or less,
+            // write it with a dot, which parse_locale_time reads day-first.
+            parse_locale_time(&swapped.replacen('/', ".", 2))
+        }
+        other => other,
+    }
+}
+
 /// Parses any time text an export may hold: ISO 8601, .NET `/Date(ms)/`, and the locale
 /// text of export wrappers (`9/20/2023 4:05:03 AM`). A locale date is accepted only when it
 /// is unambiguous (one of the first two numbers is above 12, or both are equal).
@@ -411,6 +440,19 @@ mod tests {
         assert_eq!(
             parse_any_time("3/12/2025 7:31:34 AM"),
             Err(TimeError::AmbiguousLocale)
+        );
+        assert_eq!(
+            parse_time_ordered("3/12/2025 7:31:34 AM", DateOrder::DayFirst).unwrap(),
+            parse_iso_time("2025-12-03T07:31:34").unwrap()
+        );
+        assert_eq!(
+            parse_time_ordered("5/6/2024 7:01:00 PM", DateOrder::MonthFirst).unwrap(),
+            parse_iso_time("2024-05-06T19:01:00").unwrap()
+        );
+        assert_eq!(
+            parse_time_ordered("25/6/2024", DateOrder::MonthFirst).unwrap(),
+            parse_iso_time("2024-06-25T00:00:00").unwrap(),
+            "an unambiguous date ignores the order"
         );
         assert_eq!(
             parse_any_time("/Date(1621952909000)/").unwrap(),

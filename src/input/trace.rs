@@ -1,0 +1,214 @@
+//! Message-trace exports, for joining sender, recipients, subject and received time to the
+//! exposed messages: Get-MessageTrace / Get-MessageTraceV2 | Export-Csv, and the portal's
+//! extended report (UTF-16LE, often without a BOM; one row per transport event).
+//! See: ../shared/samples/h-*.
+
+use super::decode::{Compression, Encoding, Utf16Reader, decompress, read_up_to, with_prefix};
+use crate::error::{Error, Result};
+use crate::model::Nanos;
+use crate::parse::fields::{DateOrder, normalize_message_id, parse_time_ordered};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+
+/// What message trace says about one message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TraceEntry {
+    pub sender: BTreeSet<String>,
+    pub recipients: BTreeSet<String>,
+    pub subject: String,
+    /// The earliest received time among its rows.
+    pub received: Option<Nanos>,
+}
+
+/// Message trace of one or more files, keyed by normalized InternetMessageId.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    pub messages: BTreeMap<String, TraceEntry>,
+    /// The first and last received time seen: what the trace covers.
+    pub first: Option<Nanos>,
+    pub last: Option<Nanos>,
+    pub files: Vec<TraceFile>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceFile {
+    pub path: String,
+    pub sha256: String,
+    pub encoding: Encoding,
+    pub rows: u64,
+    /// Rows without a message id, or that could not be read.
+    pub skipped_rows: u64,
+}
+
+fn column(header: &[String], names: &[&str]) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+}
+
+impl Trace {
+    /// Reads a trace file in any of the known shapes.
+    pub fn read_file(&mut self, path: &Path) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let sha256 = super::decode::sha256_hex(&bytes);
+        let bad = |m: String| Error::Usage(format!("--trace {}: {m}", path.display()));
+        let mut r: Box<dyn Read + Send> = decompress(
+            Compression::sniff(&bytes),
+            Box::new(std::io::Cursor::new(bytes)),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        let head = read_up_to(&mut r, 4096).map_err(|e| bad(e.to_string()))?;
+        let encoding = Encoding::sniff(&head);
+        let mut r = with_prefix(head, r);
+        if encoding.is_utf16() {
+            r = Box::new(Utf16Reader::new(r));
+        }
+        let mut text = String::new();
+        r.read_to_string(&mut text)
+            .map_err(|e| bad(format!("not text: {e}")))?;
+        let text = text.trim_start_matches('\u{feff}');
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| bad(e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let id = column(
+            &header,
+            &["MessageId", "message_id", "Message ID", "InternetMessageId"],
+        )
+        .ok_or_else(|| bad("no MessageId / message_id column: not a message trace".into()))?;
+        let received = column(
+            &header,
+            &[
+                "Received",
+                "date_time_utc",
+                "origin_timestamp_utc",
+                "Date",
+                "Timestamp",
+            ],
+        );
+        let sender = column(&header, &["SenderAddress", "sender_address", "Sender"]);
+        let recipient = column(
+            &header,
+            &["RecipientAddress", "recipient_address", "Recipient"],
+        );
+        let recipient_status = column(&header, &["recipient_status"]);
+        let subject = column(&header, &["Subject", "message_subject"]);
+        let mut file = TraceFile {
+            path: path.display().to_string(),
+            sha256,
+            encoding,
+            rows: 0,
+            skipped_rows: 0,
+        };
+        for row in rdr.records() {
+            file.rows += 1;
+            let Ok(row) = row else {
+                file.skipped_rows += 1;
+                continue;
+            };
+            let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).unwrap_or("").trim();
+            let mid = normalize_message_id(cell(Some(id)));
+            if mid.is_empty() {
+                file.skipped_rows += 1;
+                continue;
+            }
+            let e = self.messages.entry(mid).or_default();
+            let s = cell(sender).to_lowercase();
+            if !s.is_empty() {
+                e.sender.insert(s);
+            }
+            let rc = cell(recipient);
+            if !rc.is_empty() {
+                e.recipients
+                    .extend(rc.split([';', ',']).map(|a| a.trim().to_lowercase()));
+            } else {
+                // Historical search: "user@contoso.com##Receive, Deliver;other@...##..."
+                for part in cell(recipient_status).split(';') {
+                    let addr = part.split("##").next().unwrap_or("").trim();
+                    if addr.contains('@') {
+                        e.recipients.insert(addr.to_lowercase());
+                    }
+                }
+            }
+            e.recipients.remove("");
+            if e.subject.is_empty() {
+                e.subject = cell(subject).to_string();
+            }
+            // Exchange Online PowerShell writes US dates unless the machine says otherwise.
+            if let Ok(t) = parse_time_ordered(cell(received), DateOrder::MonthFirst) {
+                e.received = Some(e.received.map_or(t, |r| r.min(t)));
+                self.first = Some(self.first.map_or(t, |f| f.min(t)));
+                self.last = Some(self.last.map_or(t, |l| l.max(t)));
+            }
+        }
+        self.files.push(file);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(text: &str, bom: bool) -> Vec<u8> {
+        let mut out = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        for u in text.encode_utf16() {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn the_three_trace_shapes_join_on_the_normalized_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = "\"PSComputerName\",\"RunspaceId\",\"PSShowComputerName\",\"Organization\",\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\",\"MessageTraceId\",\"StartDate\",\"EndDate\",\"Index\"\r\n\
+            \"x\",\"y\",\"False\",\"contoso\",\"<AB@Example.com>\",\"5/6/2024 7:01:00 AM\",\"Boss@partner.example\",\"ceo@contoso.example\",\"Q2 plan\",\"Delivered\",\"\",\"1.2.3.4\",\"100\",\"t\",\"\",\"\",\"0\"\r\n";
+        let v2 = "Received,SenderAddress,RecipientAddress,Subject,Status,ToIP,FromIP,Size,MessageId,MessageTraceId\n\
+            2024-05-06T07:00:59Z,boss@partner.example,cfo@contoso.example,Q2 plan,Delivered,,,100,<ab@example.com>,t2\n";
+        let ext = "date_time_utc,sender_address,recipient_address,message_subject,event_id,message_id,recipient_status\n\
+            2024-05-06T07:02:00.000Z,boss@partner.example,,Q2 plan,DELIVER,<ab@example.com>,legal@contoso.example##Receive, Deliver\n\
+            2024-05-06T08:00:00Z,x@partner.example,ceo@contoso.example,Other,RECEIVE,<cd@example.com>,\n";
+        let p1 = dir.path().join("v1.csv");
+        std::fs::write(&p1, v1).unwrap();
+        let p2 = dir.path().join("v2.csv");
+        std::fs::write(&p2, v2).unwrap();
+        let p3 = dir.path().join("extended.csv");
+        std::fs::write(&p3, utf16(ext, false)).unwrap();
+        let mut t = Trace::default();
+        for p in [&p1, &p2, &p3] {
+            t.read_file(p).unwrap();
+        }
+        assert_eq!(t.files[2].encoding, Encoding::Utf16Le);
+        let e = &t.messages["ab@example.com"];
+        assert_eq!(
+            e.sender.iter().collect::<Vec<_>>(),
+            ["boss@partner.example"]
+        );
+        assert_eq!(
+            e.recipients.iter().collect::<Vec<_>>(),
+            [
+                "ceo@contoso.example",
+                "cfo@contoso.example",
+                "legal@contoso.example"
+            ]
+        );
+        assert_eq!(e.subject, "Q2 plan");
+        assert_eq!(
+            crate::parse::fields::format_time(e.received.unwrap()),
+            "2024-05-06T07:00:59Z"
+        );
+        assert_eq!(t.messages.len(), 2);
+        let bad = dir.path().join("notes.txt");
+        std::fs::write(&bad, "hello,world\n1,2\n").unwrap();
+        assert!(Trace::default().read_file(&bad).is_err());
+    }
+}
