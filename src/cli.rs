@@ -51,6 +51,10 @@ pub enum Command {
     /// Every access to the given InternetMessageIds: by whom, from where, when, in which context.
     #[command(after_help = crate::cmd::lookup::HELP)]
     Lookup(LookupArgs),
+    /// The exposure report: which mailboxes, folders and messages the attacker could read,
+    /// when, and on what evidence (summary.json, CSVs and a self-contained report.html).
+    #[command(after_help = crate::cmd::scope::HELP)]
+    Scope(ScopeArgs),
     /// A synthetic Unified Audit Log export of any size, for tests and benchmarks
     /// (deterministic: the same options give the same bytes).
     #[command(after_help = crate::cmd::generate::HELP)]
@@ -132,6 +136,29 @@ pub struct ThrottledArgs {
     /// List the throttled records instead of the merged windows.
     #[arg(long, help_heading = "Listing")]
     pub records: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Folder to write the report into (created if needed).
+    #[arg(long, value_name = "DIR", help_heading = "Report")]
+    pub out: PathBuf,
+    /// Message-trace exports (Get-MessageTrace/V2 CSV, the portal's extended report) to add
+    /// sender, recipients, subject and received time to the exposed messages.
+    #[arg(long, value_name = "FILE", help_heading = "Report")]
+    pub trace: Vec<PathBuf>,
+    /// Do not add the other records of a session that an indicator matched.
+    #[arg(long, help_heading = "Report")]
+    pub no_expand_sessions: bool,
+    /// Leave the generation time out of the report (byte-identical reruns).
+    #[arg(long, help_heading = "Report")]
+    pub no_timestamp: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -138,14 +138,23 @@ fn is_guid(s: &str) -> bool {
 /// Parses an IOC file: one indicator a line; blank lines and `#` comments are skipped, and so
 /// is anything after ` #` on a line.
 pub fn parse_ioc_file(text: &str) -> Result<Vec<Indicator>, String> {
+    Ok(parse_ioc_entries(text)?
+        .into_iter()
+        .map(|(_, _, i)| i)
+        .collect())
+}
+
+/// Like [`parse_ioc_file`], keeping each indicator's line number and text.
+pub fn parse_ioc_entries(text: &str) -> Result<Vec<(usize, String, Indicator)>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split(" #").next().unwrap_or_default().trim();
-        let line = line.trim_start_matches('\u{feff}');
+        let line = line.trim_start_matches('\u{feff}').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        out.push(Indicator::parse(line).map_err(|e| format!("line {}: {e}", i + 1))?);
+        let ind = Indicator::parse(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        out.push((i + 1, line.to_string(), ind));
     }
     Ok(out)
 }

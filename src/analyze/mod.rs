@@ -5,6 +5,7 @@ pub mod contexts;
 pub mod filter;
 pub mod inventory;
 pub mod messages;
+pub mod scope;
 pub mod sessions;
 pub mod throttle;
 

@@ -5,6 +5,7 @@ pub mod contexts;
 pub mod generate;
 pub mod lookup;
 pub mod messages;
+pub mod scope;
 pub mod sessions;
 pub mod stats;
 pub mod syncs;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Syncs(a) => syncs::run(&a),
         Command::Throttled(a) => throttled::run(&a),
         Command::Lookup(a) => lookup::run(&a),
+        Command::Scope(a) => scope::run(&a),
         Command::Generate(a) => generate::run(&a),
     }
 }

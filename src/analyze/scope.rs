@@ -1,0 +1,392 @@
+//! The exposure rules (`mailscope scope`): from the evidence and the attacker's indicators to
+//! which mailboxes, folders and messages were exposed, when, and on what evidence.
+//!
+//! 1. Attacker context: the MailItemsAccessed records that match any indicator; with session
+//!    expansion, every record of a session that an indicator matched.
+//! 2. Throttling: a throttled record whose 24-hour unaudited window overlaps the attacker's
+//!    period in a mailbox exposes the whole mailbox in that window.
+//! 3. Sync in attacker context: the folder is exposed in full; the mailbox is probably exposed
+//!    in full.
+//! 4. Bind in attacker context: exactly the listed messages.
+//!
+//! See: ../shared/docs/forensics.md, "The investigation (the four steps, in order)".
+
+use super::access::{Accesses, join_set};
+use super::filter::Indicator;
+use super::messages::{MessageRow, messages};
+use super::throttle::{UNAUDITED, Window, windows};
+use crate::model::{AccessType, Nanos, Record};
+use crate::parse::fields::format_time;
+use ahash::AHashSet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An indicator with the words that say where it came from (`--ip 203.0.113.66`,
+/// `attacker.txt:3 203.0.113.0/24`).
+#[derive(Clone, Debug)]
+pub struct Labeled {
+    pub label: String,
+    pub indicator: Indicator,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ScopeOptions {
+    pub indicators: Vec<Labeled>,
+    pub from: Option<Nanos>,
+    pub to: Option<Nanos>,
+    /// Only these mailboxes (empty: all).
+    pub mailboxes: Vec<String>,
+    pub expand_sessions: bool,
+}
+
+/// A session that the pivot added, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SessionPivot {
+    pub session_id: String,
+    /// The indicator that matched a record of the session first.
+    pub matched_by: String,
+    /// The first record it matched.
+    pub via_record: String,
+    pub records_matched: u64,
+    /// Records of the session that no indicator matched, added by the pivot.
+    pub records_added: u64,
+    pub mailboxes: Vec<String>,
+    pub client_ips: Vec<String>,
+}
+
+/// How much of a mailbox is exposed, from least to most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Attacker activity, but no message, folder or unaudited window.
+    None,
+    /// Exactly the messages bound in the attacker's context.
+    Messages,
+    /// Whole folders synced in the attacker's context.
+    Folders,
+    /// The whole mailbox, in at least one unaudited (throttled) window.
+    Mailbox,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Messages => "messages",
+            Level::Folders => "folders",
+            Level::Mailbox => "mailbox",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Reason {
+    /// `throttled`, `sync` or `bind`.
+    pub rule: &'static str,
+    pub detail: String,
+    pub record_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Period {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MailboxExposure {
+    pub mailbox: String,
+    pub level: Level,
+    /// A sync in the attacker's context: treat the mailbox as probably exposed in full.
+    pub probably_entire_mailbox: bool,
+    pub attacker_period: Period,
+    pub attacker_records: u64,
+    pub sessions: Vec<String>,
+    pub client_ips: Vec<String>,
+    pub messages: u64,
+    pub folders: u64,
+    pub unaudited_windows: u64,
+    pub reasons: Vec<Reason>,
+    #[serde(skip)]
+    pub period: (Nanos, Nanos),
+}
+
+/// A folder synced in the attacker's context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderExposure {
+    pub mailbox: String,
+    pub folder: String,
+    pub synced_at: Nanos,
+    pub session_id: String,
+    pub client_ip: String,
+    pub record_id: String,
+}
+
+pub struct ScopeResult<'r> {
+    /// MailItemsAccessed records in the attacker's context, sorted by (time, id).
+    pub attacker: Vec<&'r Record>,
+    /// Which indicator matched each directly matched record (by record id).
+    pub matched_by: BTreeMap<&'r str, &'r str>,
+    pub pivots: Vec<SessionPivot>,
+    pub mailboxes: Vec<MailboxExposure>,
+    pub folders: Vec<FolderExposure>,
+    pub windows: Vec<Window>,
+    pub messages: Vec<MessageRow>,
+    pub accesses_raw: u64,
+    pub accesses: u64,
+}
+
+fn first_match<'a>(inds: &'a [Labeled], r: &Record) -> Option<&'a str> {
+    inds.iter()
+        .find(|l| l.indicator.matches(r))
+        .map(|l| l.label.as_str())
+}
+
+pub fn scope<'r, 'o>(records: &'r [Record], opts: &'o ScopeOptions) -> ScopeResult<'r>
+where
+    'o: 'r,
+{
+    let in_scope = |r: &Record| {
+        r.mail.is_some()
+            && opts.from.is_none_or(|f| r.time >= f)
+            && opts.to.is_none_or(|t| r.time <= t)
+            && (opts.mailboxes.is_empty() || opts.mailboxes.contains(&r.mailbox))
+    };
+    let candidates: Vec<&Record> = records.iter().filter(|r| in_scope(r)).collect();
+
+    // 1. Records that an indicator matches.
+    let mut matched_by: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut pivots: BTreeMap<&str, SessionPivot> = BTreeMap::new();
+    let mut attacker_ids: AHashSet<&str> = AHashSet::new();
+    for r in &candidates {
+        let Some(label) = first_match(&opts.indicators, r) else {
+            continue;
+        };
+        matched_by.insert(&r.id, label);
+        attacker_ids.insert(&r.id);
+        let m = r.mail.as_deref().expect("candidates are MailItemsAccessed");
+        if opts.expand_sessions && !m.session_id.is_empty() {
+            let p = pivots.entry(&m.session_id).or_insert_with(|| SessionPivot {
+                session_id: m.session_id.clone(),
+                matched_by: label.to_string(),
+                via_record: r.id.clone(),
+                records_matched: 0,
+                records_added: 0,
+                mailboxes: Vec::new(),
+                client_ips: Vec::new(),
+            });
+            p.records_matched += 1;
+        }
+    }
+    // 2. Session expansion: every record of a matched session.
+    if opts.expand_sessions {
+        for r in &candidates {
+            let m = r.mail.as_deref().expect("candidates are MailItemsAccessed");
+            if let Some(p) = pivots.get_mut(m.session_id.as_str()) {
+                if attacker_ids.insert(&r.id) {
+                    p.records_added += 1;
+                }
+                p.mailboxes.push(r.mailbox.clone());
+                p.client_ips.push(m.client_ip.clone());
+            }
+        }
+    }
+    let attacker: Vec<&Record> = candidates
+        .iter()
+        .copied()
+        .filter(|r| attacker_ids.contains(r.id.as_str()))
+        .collect();
+    let pivots: Vec<SessionPivot> = pivots
+        .into_values()
+        .map(|mut p| {
+            p.mailboxes = split_set(&p.mailboxes);
+            p.client_ips = split_set(&p.client_ips);
+            p
+        })
+        .collect();
+
+    // 3. The attacker's period in each mailbox.
+    let mut periods: BTreeMap<&str, (Nanos, Nanos)> = BTreeMap::new();
+    for r in &attacker {
+        let e = periods.entry(&r.mailbox).or_insert((r.time, r.time));
+        e.0 = e.0.min(r.time);
+        e.1 = e.1.max(r.time);
+    }
+    for p in periods.values_mut() {
+        p.0 = opts.from.unwrap_or(p.0);
+        p.1 = opts.to.unwrap_or(p.1);
+    }
+
+    // 4. Throttling: windows that overlap the attacker's period, whoever was throttled.
+    let throttled = records.iter().filter(|r| {
+        r.mail.as_deref().is_some_and(|m| m.throttled)
+            && periods
+                .get(r.mailbox.as_str())
+                .is_some_and(|&(s, e)| r.time + UNAUDITED >= s && r.time <= e)
+    });
+    let wins = windows(throttled);
+
+    // 5. Syncs in the attacker's context.
+    let mut folders: Vec<FolderExposure> = attacker
+        .iter()
+        .filter_map(|r| {
+            let m = r.mail.as_deref()?;
+            (m.access == AccessType::Sync).then(|| FolderExposure {
+                mailbox: r.mailbox.clone(),
+                folder: m
+                    .synced_folder
+                    .as_ref()
+                    .map_or_else(String::new, |f| f.path.clone()),
+                synced_at: r.time,
+                session_id: m.session_id.clone(),
+                client_ip: m.client_ip.clone(),
+                record_id: r.id.clone(),
+            })
+        })
+        .collect();
+    folders.sort_by(|a, b| {
+        (&a.mailbox, a.synced_at, &a.record_id).cmp(&(&b.mailbox, b.synced_at, &b.record_id))
+    });
+
+    // 6. Binds in the attacker's context: exactly those messages.
+    let acc = Accesses::build(records, |r| {
+        attacker_ids.contains(r.id.as_str()) && in_scope(r)
+    });
+    let msgs = messages(&acc);
+    let accesses_raw = acc.items.len() as u64;
+    let accesses = acc.items.iter().filter(|a| a.kept).count() as u64;
+
+    // 7. Per mailbox: level and reasons.
+    let mut mailboxes = Vec::new();
+    for (&mailbox, &(start, end)) in &periods {
+        let recs: Vec<&&Record> = attacker.iter().filter(|r| r.mailbox == mailbox).collect();
+        let mut reasons = Vec::new();
+        let mb_windows: Vec<&Window> = wins.iter().filter(|w| w.mailbox == mailbox).collect();
+        for w in &mb_windows {
+            reasons.push(Reason {
+                rule: "throttled",
+                detail: format!(
+                    "{} throttled record(s): bind activity was not audited from {} to {}; every \
+                     message in the mailbox is treated as exposed in that window",
+                    w.record_ids.len(),
+                    format_time(w.start),
+                    format_time(w.end)
+                ),
+                record_ids: w.record_ids.clone(),
+            });
+        }
+        let mb_folders: Vec<&FolderExposure> =
+            folders.iter().filter(|f| f.mailbox == mailbox).collect();
+        for f in &mb_folders {
+            reasons.push(Reason {
+                rule: "sync",
+                detail: format!(
+                    "folder {} synced to a desktop client in the attacker's context at {} \
+                     (session {}, IP {}): the folder is exposed in full and the mailbox is \
+                     probably exposed in full",
+                    if f.folder.is_empty() {
+                        "(unnamed)"
+                    } else {
+                        &f.folder
+                    },
+                    format_time(f.synced_at),
+                    if f.session_id.is_empty() {
+                        "-"
+                    } else {
+                        &f.session_id
+                    },
+                    if f.client_ip.is_empty() {
+                        "-"
+                    } else {
+                        &f.client_ip
+                    },
+                ),
+                record_ids: vec![f.record_id.clone()],
+            });
+        }
+        let mb_msgs = msgs.iter().filter(|m| m.mailbox == mailbox).count() as u64;
+        let bind_ids: Vec<String> = recs
+            .iter()
+            .filter(|r| {
+                r.mail
+                    .as_deref()
+                    .is_some_and(|m| m.access != AccessType::Sync)
+            })
+            .map(|r| r.id.clone())
+            .collect();
+        if !bind_ids.is_empty() {
+            let kept = acc
+                .items
+                .iter()
+                .filter(|a| a.kept && a.ctx.mailbox == mailbox)
+                .count();
+            reasons.push(Reason {
+                rule: "bind",
+                detail: format!(
+                    "{mb_msgs} message(s) opened in the attacker's context ({kept} access(es) \
+                     after the one-hour de-duplication, in {} bind record(s))",
+                    bind_ids.len()
+                ),
+                record_ids: bind_ids,
+            });
+        }
+        let level = if !mb_windows.is_empty() {
+            Level::Mailbox
+        } else if !mb_folders.is_empty() {
+            Level::Folders
+        } else if mb_msgs > 0 {
+            Level::Messages
+        } else {
+            Level::None
+        };
+        mailboxes.push(MailboxExposure {
+            mailbox: mailbox.to_string(),
+            level,
+            probably_entire_mailbox: !mb_folders.is_empty() || !mb_windows.is_empty(),
+            attacker_period: Period {
+                start: format_time(start),
+                end: format_time(end),
+            },
+            attacker_records: recs.len() as u64,
+            sessions: split_set(
+                &recs
+                    .iter()
+                    .filter_map(|r| r.mail.as_deref().map(|m| m.session_id.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            client_ips: split_set(
+                &recs
+                    .iter()
+                    .filter_map(|r| r.mail.as_deref().map(|m| m.client_ip.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            messages: mb_msgs,
+            folders: mb_folders.len() as u64,
+            unaudited_windows: mb_windows.len() as u64,
+            reasons,
+            period: (start, end),
+        });
+    }
+    // Most exposed first, then by name.
+    mailboxes.sort_by(|a, b| b.level.cmp(&a.level).then(a.mailbox.cmp(&b.mailbox)));
+    ScopeResult {
+        attacker,
+        matched_by,
+        pivots,
+        mailboxes,
+        folders,
+        windows: wins,
+        messages: msgs,
+        accesses_raw,
+        accesses,
+    }
+}
+
+fn split_set(v: &[String]) -> Vec<String> {
+    let joined = join_set(v.iter().map(String::as_str));
+    if joined.is_empty() {
+        Vec::new()
+    } else {
+        joined.split(';').map(String::from).collect()
+    }
+}
