@@ -1,0 +1,397 @@
+//! `mailscope scope` end to end: the demo tenant's exact exposure, byte-identical reruns, and
+//! a headless-browser check that evidence strings cannot inject markup into report.html.
+
+use crate::util::*;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo/");
+
+fn demo(p: &str) -> String {
+    format!("{DEMO}{p}")
+}
+
+fn run_scope(out: &Path, extra: &[&str]) -> Run {
+    let ev = demo("evidence");
+    let iocs = demo("attacker-iocs.txt");
+    let trace = demo("message-trace.csv");
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "scope",
+        ev.as_str(),
+        "--ioc",
+        iocs.as_str(),
+        "--trace",
+        trace.as_str(),
+        "--out",
+        out,
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let run = mailscope(&args, b"");
+    assert_eq!(run.code, 0, "{run}");
+    run
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn csv_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|row| {
+            header
+                .iter()
+                .cloned()
+                .zip(row.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn msg(n: u32) -> String {
+    format!("<dm6pr01mb{n:04}a1b2c3d4e5f6@dm6pr01mb{n:04}.namprd01.prod.outlook.com>")
+}
+
+#[test]
+fn the_demo_tenant_exposure_is_exactly_what_the_rules_say() {
+    let dir = tempdir();
+    let run = run_scope(dir.path(), &["--no-timestamp"]);
+    assert_eq!(
+        run.stdout,
+        "mailbox,level,probably_entire_mailbox,attacker_records,messages,folders,unaudited_windows\r\n\
+         ceo@contoso.example,mailbox,true,9,8,2,1\r\n"
+    );
+    // Messages: the attacker's binds (1-7) plus 14, read in an attacker session from an
+    // address no indicator names (added by the session pivot). The owner's reads (8-13) and
+    // the CFO's are not exposure; message 1, read by both, is.
+    let msgs = csv_rows(&read(dir.path(), "messages.csv"));
+    let got: BTreeSet<String> = msgs
+        .iter()
+        .map(|m| m["internet_message_id"].clone())
+        .collect();
+    let want: BTreeSet<String> = [1, 2, 3, 4, 5, 6, 7, 14].into_iter().map(msg).collect();
+    assert_eq!(got, want);
+    assert!(msgs.iter().all(|m| m["mailbox"] == "ceo@contoso.example"));
+    let m1 = msgs
+        .iter()
+        .find(|m| m["internet_message_id"] == msg(1))
+        .unwrap();
+    assert_eq!(
+        m1["accesses"], "2",
+        "02:15 kept, 02:17 collapsed, 03:30 kept"
+    );
+    assert_eq!(m1["sender"], "sender1@partner.example");
+    assert_eq!(m1["subject"], "Q2 acquisition: term sheet");
+    assert_eq!(m1["received"], "2024-05-05T08:01:00Z");
+    let m5 = msgs
+        .iter()
+        .find(|m| m["internet_message_id"] == msg(5))
+        .unwrap();
+    assert_eq!(
+        (m5["sender"].as_str(), m5["subject"].as_str()),
+        ("", ""),
+        "5 is not in the trace"
+    );
+    // Folders: both sync shapes, in the attacker's second session.
+    let folders = csv_rows(&read(dir.path(), "folders.csv"));
+    let f: Vec<(&str, &str, &str)> = folders
+        .iter()
+        .map(|r| {
+            (
+                r["folder"].as_str(),
+                r["synced_at"].as_str(),
+                r["client_ip"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        f,
+        [
+            (
+                "\\Inbox\\Finance",
+                "2024-05-06T04:05:00Z",
+                "2001:db8:bad::66"
+            ),
+            ("\\Sent Items", "2024-05-06T04:06:00Z", "2001:db8:bad::66"),
+        ]
+    );
+    // The unaudited window of the throttled record.
+    assert_eq!(
+        read(dir.path(), "unaudited.csv"),
+        "mailbox,start,end,throttled_record_ids\r\n\
+         ceo@contoso.example,2024-05-06T05:00:00Z,2024-05-07T05:00:00Z,7e57da7a-0000-4000-8000-000000000011\r\n"
+    );
+    // The summary: inputs with hashes, level and reasons, trace coverage, pivots.
+    let s: Value = serde_json::from_str(&read(dir.path(), "summary.json")).unwrap();
+    assert!(s.get("generated_at").is_none());
+    let inputs = s["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for i in inputs {
+        let bytes = std::fs::read(i["path"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            i["sha256"].as_str().unwrap(),
+            mailscope::input::decode::sha256_hex(&bytes)
+        );
+    }
+    assert_eq!(
+        s["evidence"]["duplicates"],
+        json!(7),
+        "overlapping exports repeat records"
+    );
+    let mb = &s["mailboxes"][0];
+    assert_eq!(
+        (
+            mb["level"].as_str(),
+            mb["probably_entire_mailbox"].as_bool()
+        ),
+        (Some("mailbox"), Some(true))
+    );
+    let rules: Vec<&str> = mb["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["throttled", "sync", "sync", "bind"]);
+    assert_eq!(s["trace"]["messages_matched"], json!(7));
+    assert_eq!(s["trace"]["messages_total"], json!(8));
+    assert_eq!(
+        s["totals"]["mailboxes"],
+        json!(1),
+        "the CFO's mailbox is not in scope"
+    );
+    let pivots = s["session_pivots"].as_array().unwrap();
+    assert_eq!(pivots.len(), 2);
+    assert_eq!(pivots[1]["records_added"], json!(1), "{pivots:?}");
+    assert_eq!(
+        pivots[1]["client_ips"],
+        json!(["192.0.2.77", "2001:db8:bad::66", "203.0.113.66"])
+    );
+    assert_eq!(s["rules"].as_array().unwrap().len(), 7);
+    assert_eq!(s["limits"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn without_the_session_pivot_only_indicator_matches_count() {
+    let dir = tempdir();
+    run_scope(dir.path(), &["--no-timestamp", "--no-expand-sessions"]);
+    let msgs = csv_rows(&read(dir.path(), "messages.csv"));
+    assert!(!msgs.iter().any(|m| m["internet_message_id"] == msg(14)));
+    assert_eq!(msgs.len(), 7);
+    let s: Value = serde_json::from_str(&read(dir.path(), "summary.json")).unwrap();
+    assert_eq!(s["session_pivots"], json!([]));
+}
+
+#[test]
+fn reruns_are_byte_identical_and_only_the_labelled_time_varies() {
+    let (a, b, c) = (tempdir(), tempdir(), tempdir());
+    run_scope(a.path(), &["--no-timestamp", "--threads", "1"]);
+    run_scope(
+        b.path(),
+        &["--no-timestamp", "--threads", "8", "--chunk-bytes", "512"],
+    );
+    run_scope(c.path(), &[]);
+    for name in [
+        "summary.json",
+        "messages.csv",
+        "folders.csv",
+        "unaudited.csv",
+        "report.html",
+    ] {
+        assert_eq!(
+            read(a.path(), name),
+            read(b.path(), name),
+            "{name} differs between runs"
+        );
+    }
+    let stamped: Value = serde_json::from_str(&read(c.path(), "summary.json")).unwrap();
+    assert!(
+        stamped["generated_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let mut unstamped = stamped.clone();
+    unstamped.as_object_mut().unwrap().remove("generated_at");
+    let plain: Value = serde_json::from_str(&read(a.path(), "summary.json")).unwrap();
+    assert_eq!(unstamped, plain);
+    let html = read(c.path(), "report.html");
+    assert!(html.contains("; generated at "));
+}
+
+#[test]
+fn scope_needs_an_indicator_and_refuses_access_filters() {
+    let ev = demo("evidence");
+    let dir = tempdir();
+    let out = dir.path().to_str().unwrap();
+    let run = mailscope(&["scope", &ev, "--out", out], b"");
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("indicator"), "{run}");
+    let run = mailscope(
+        &[
+            "scope", &ev, "--ip", "1.2.3.4", "--access", "sync", "--out", out,
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 2, "{run}");
+}
+
+fn chromium() -> Option<PathBuf> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+fn headless(browser: &Path, extra: &[&str], page: &Path) -> std::process::Output {
+    let profile = tempdir();
+    std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("running chromium")
+}
+
+#[test]
+fn report_html_shows_injected_markup_as_text_and_runs_nothing() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (.ci/run does)"
+        );
+        eprintln!("skipped: no chromium on this machine (.ci/run installs it)");
+        return;
+    };
+    let dir = tempdir();
+    let img = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">";
+    let script = "<script>document.body.setAttribute('data-pwned','script')</script>";
+    let svg = "<svg onload=\"document.body.setAttribute('data-pwned','svg')\"></svg>";
+    let mut bind = bind_auditdata();
+    bind["Id"] = json!("11111111-0000-4000-8000-000000000001");
+    bind["ClientIPAddress"] = json!("203.0.113.66");
+    bind["ClientInfoString"] = json!(format!("Client=REST;{script}"));
+    bind["Folders"][0]["Path"] = json!(img);
+    let mut sync = bind_auditdata();
+    sync["Id"] = json!("11111111-0000-4000-8000-000000000002");
+    sync["ClientIPAddress"] = json!("203.0.113.66");
+    sync["OperationProperties"][0]["Value"] = json!("Sync");
+    sync.as_object_mut().unwrap().remove("Folders");
+    sync["Item"] = json!({"Id": "x", "ParentFolder": {"Id": "x", "Path": svg}});
+    let ev = write(
+        dir.path(),
+        "evil.ndjson",
+        format!("{}\n{}\n", compact(&bind), compact(&sync)).as_bytes(),
+    );
+    let trace = write(
+        dir.path(),
+        "trace.csv",
+        format!(
+            "Received,SenderAddress,RecipientAddress,Subject,Status,MessageId\n\
+             2020-04-07T20:00:00Z,a@b.example,c@d.example,\"{}\",Delivered,<71ceaeec-6dc3-4452-839f-6db34dd95f95@DB5EUR01BG102.eop-EUR01.prod.protection.outlook.com>\n",
+            script.replace('"', "\"\"")
+        )
+        .as_bytes(),
+    );
+    let out = dir.path().join("report");
+    let run = mailscope(
+        &[
+            "scope",
+            ev.to_str().unwrap(),
+            "--ip",
+            "203.0.113.66",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-timestamp",
+            "-q",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let page = out.join("report.html");
+    let html = read(&out, "report.html");
+    assert!(
+        !html.contains("<script"),
+        "a raw <script> tag in the report"
+    );
+    assert!(!html.contains("<img"), "a raw <img> tag in the report");
+
+    let dom = headless(&browser, &["--dump-dom"], &page);
+    assert!(
+        dom.status.success(),
+        "chromium --dump-dom failed: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("</table>"),
+        "the report did not render:\n{dom}"
+    );
+    // Had any payload run, <body> would carry data-pwned="...".
+    let body = dom
+        .find("<body")
+        .map(|i| &dom[i..i + dom[i..].find('>').unwrap_or(0)])
+        .unwrap_or("");
+    assert_eq!(body, "<body", "injected markup ran:\n{dom}");
+    assert!(
+        !dom.contains("data-pwned=\""),
+        "injected markup ran:\n{dom}"
+    );
+    assert!(
+        !dom.contains("<script") && !dom.contains("<img"),
+        "injected elements exist:\n{dom}"
+    );
+    // Shown as text: the serialized DOM escapes it again.
+    assert!(
+        dom.contains("&lt;img src=x onerror="),
+        "the folder name is not shown as text"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.body"),
+        "the client string is not shown as text"
+    );
+    assert!(
+        dom.contains("&lt;svg onload="),
+        "the synced folder is not shown as text"
+    );
+
+    let shot = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/report-injection.png"
+    ));
+    let _ = std::fs::remove_file(&shot);
+    let r = headless(
+        &browser,
+        &[
+            "--window-size=1280,1600",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &page,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let png = std::fs::read(&shot).expect("the screenshot was saved");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "not a screenshot"
+    );
+}
