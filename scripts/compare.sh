@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# compare.sh: mailscope against DuckDB (and zstd -d) on the same generated audit export.
+#
+# Generates (or reuses) a Unified Audit Log export with `mailscope generate`, puts it in the
+# page cache, then runs, each under /usr/bin/time -v:
+#   mailscope stats --format json -q FILE          (the evidence inventory)
+#   mailscope contexts -q FILE                      (if this build has the command)
+#   DuckDB: read_ndjson(FILE) GROUP BY Operation, count(*) and count(DISTINCT Id), once with
+#           the schema detected (the baseline of the ratios) and once with the 2 columns declared
+# and prints a markdown table: wall s, MB/s, MB per CPU-second, peak RSS, ratio vs DuckDB.
+# With --zst it also writes the same data as one zstd frame and compares `zstd -d` with
+# `mailscope stats` on it. Machines are shared: read MB per CPU-second and the ratios, which
+# are measured in the same run, rather than wall-clock MB/s.
+# See: ../shared/docs/performance.md
+#
+# Usage: scripts/compare.sh [--size 2GB] [--seed 1] [--zst] [--runs N] [--threads N]
+#                           [--file FILE] [--keep]
+#   --size     size of the generated NDJSON (default 2GB; decimal units)
+#   --zst      also measure the .zst of the same data (zstd -d vs mailscope stats)
+#   --runs     run each command N times and keep the fastest (default 1)
+#   --threads  worker threads for mailscope and DuckDB (default: nproc)
+#   --file     use this NDJSON file instead of generating one
+#   --keep     keep the generated files (default: keep; use --clean to delete them at the end)
+#   --clean    delete the generated files at the end
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SIZE=2GB
+SEED=1
+ZST=0
+RUNS=1
+THREADS=$(nproc)
+FILE=""
+CLEAN=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) SIZE=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    --zst) ZST=1; shift ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --file) FILE=$2; shift 2 ;;
+    --keep) CLEAN=0; shift ;;
+    --clean) CLEAN=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+BIN=${MAILSCOPE:-target/release/mailscope}
+DATA=bench-data
+mkdir -p "$DATA"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+log() { echo "compare.sh: $*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------
+if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml -newer "$BIN" -print -quit 2>/dev/null)" ]; then
+  log "building the release binary"
+  cargo build --release >&2
+fi
+if [ ! -x /usr/bin/time ]; then
+  log "installing GNU time"
+  (apt-get update -qq && apt-get install -y -qq time) >&2
+fi
+if ! python3 -c 'import duckdb' 2>/dev/null; then
+  log "installing the DuckDB Python package"
+  pip install -q duckdb >&2
+fi
+DUCKDB_VERSION=$(python3 -c 'import duckdb; print(duckdb.__version__)')
+
+# --- input --------------------------------------------------------------------------------
+if [ -z "$FILE" ]; then
+  FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
+  if [ ! -s "$FILE" ]; then
+    log "generating $FILE"
+    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker -q -o "$FILE"
+  else
+    log "reusing $FILE"
+  fi
+fi
+ZFILE=""
+if [ "$ZST" = 1 ]; then
+  ZFILE="$FILE.zst"
+  if [ ! -s "$ZFILE" ] || [ "$ZFILE" -ot "$FILE" ]; then
+    log "generating $ZFILE (same options, one zstd frame, level 3)"
+    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker --format ndjson-zst -q -o "$ZFILE"
+  fi
+fi
+BYTES=$(stat -c %s "$FILE")
+
+warm() { cat "$@" > /dev/null; cat "$@" > /dev/null; }
+log "reading the input into the page cache"
+warm "$FILE" ${ZFILE:+"$ZFILE"}
+
+# --- measurement --------------------------------------------------------------------------
+RESULTS="$WORK/results.tsv"
+: > "$RESULTS"
+
+# measure GROUP NAME STORED_BYTES DATA_BYTES -- command...  (stdout of the command is kept)
+measure() {
+  local group=$1 name=$2 stored=$3 bytes=$4
+  shift 5
+  local best="" i
+  for i in $(seq 1 "$RUNS"); do
+    local tv="$WORK/time.$i" out="$WORK/out.$group.$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' _)"
+    log "run $i/$RUNS: $name"
+    if ! /usr/bin/time -v -o "$tv" "$@" > "$out" 2> "$WORK/stderr"; then
+      local rc
+      rc=$(sed -n 's/.*Exit status: //p' "$tv")
+      # mailscope exits 3 when it skipped something: still a measurement, but say so.
+      log "$name exited with status ${rc:-?}: $(tail -n 3 "$WORK/stderr" | tr '\n' ' ')"
+    fi
+    local line
+    line=$(python3 - "$tv" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def field(name):
+    m = re.search(re.escape(name) + r".*?:\s*(\S+)\s*$", t, re.M)
+    return m.group(1) if m else "0"
+wall = field("Elapsed (wall clock) time")
+parts = [float(p) for p in wall.split(":")]
+secs = 0.0
+for p in parts:
+    secs = secs * 60 + p
+user = float(field("User time (seconds)"))
+sys_ = float(field("System time (seconds)"))
+rss = int(field("Maximum resident set size (kbytes)"))
+print(f"{secs}\t{user}\t{sys_}\t{rss}")
+PY
+)
+    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if float('${line%%$'\t'*}') < float('${best%%$'\t'*}') else 1)"; then
+      best=$line
+    fi
+  done
+  printf '%s\t%s\t%s\t%s\t%s\n' "$group" "$name" "$stored" "$bytes" "$best" >> "$RESULTS"
+}
+
+DUCK_PY="$WORK/duck.py"
+cat > "$DUCK_PY" <<'PY'
+import duckdb, sys
+path, threads, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+con = duckdb.connect()
+con.execute(f"SET threads = {threads}")
+# auto: the schema is detected from a sample (the plain `read_ndjson(FILE)`);
+# columns: only the two columns the query needs are declared.
+source = (
+    "read_ndjson(?)"
+    if mode == "auto"
+    else "read_ndjson(?, columns = {'Id': 'VARCHAR', 'Operation': 'VARCHAR'})"
+)
+# The inventory's counts: records by operation and distinct record ids (duplicates).
+rows = con.execute(
+    f"""
+    SELECT Operation, count(*) AS records, count(DISTINCT Id) AS unique_ids
+    FROM {source}
+    GROUP BY Operation ORDER BY records DESC, Operation
+    """,
+    [path],
+).fetchall()
+for op, n, u in rows:
+    print(f"{op}\t{n}\t{u}")
+PY
+
+MB=$(python3 -c "print(f'{$BYTES/1e6:.0f}')")
+measure plain "mailscope stats" "$BYTES" "$BYTES" -- "$BIN" stats --format json -q --threads "$THREADS" "$FILE"
+STATS_JSON="$WORK/out.plain.mailscope_stats"
+if "$BIN" --help | grep -qE '^\s+contexts\s'; then
+  measure plain "mailscope contexts" "$BYTES" "$BYTES" -- "$BIN" contexts --format csv -q --threads "$THREADS" "$FILE"
+else
+  log "this build has no 'contexts' command: skipped"
+fi
+measure plain "DuckDB $DUCKDB_VERSION read_ndjson, schema detected" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" auto
+measure plain "DuckDB $DUCKDB_VERSION read_ndjson, 2 columns declared" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" columns
+DUCK_OUT="$WORK/out.plain.DuckDB_${DUCKDB_VERSION//[^a-zA-Z0-9]/_}_read_ndjson__schema_detected"
+
+if [ -n "$ZFILE" ]; then
+  ZBYTES=$(stat -c %s "$ZFILE")
+  measure zst "zstd -d (one frame)" "$ZBYTES" "$BYTES" -- zstd -d -q -c "$ZFILE"
+  measure zst "mailscope stats (.zst)" "$ZBYTES" "$BYTES" -- "$BIN" stats --format json -q --threads "$THREADS" "$ZFILE"
+fi
+
+# --- report -------------------------------------------------------------------------------
+echo
+echo "## Machine"
+echo
+echo "- CPU: $(lscpu | sed -n 's/^Model name:\s*//p' | head -1), $(nproc) CPUs available"
+echo "- RAM: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+echo "- Kernel: $(uname -r); load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- mailscope: $("$BIN" --version), threads $THREADS; DuckDB $DUCKDB_VERSION (Python), threads $THREADS"
+echo "- Input: $FILE, $MB MB, $(wc -l < "$FILE") lines, in the page cache; best of $RUNS run(s)"
+echo
+python3 - "$RESULTS" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+def table(group, base_prefix, base_label):
+    rs = [r for r in rows if r[0] == group]
+    if not rs:
+        return
+    base = next((r for r in rs if r[1].startswith(base_prefix)), None)
+    def m(r):
+        stored, data = int(r[2]), int(r[3])
+        wall, user, sys_, rss = float(r[4]), float(r[5]), float(r[6]), int(r[7])
+        cpu = user + sys_
+        return stored, data, wall, cpu, rss
+    print(f"| tool | input MB | data MB | wall s | CPU s (user+sys) | MB/s | MB per CPU-second | peak RSS MB | wall vs {base_label} | CPU vs {base_label} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    bw = bc = None
+    if base:
+        _, _, bw, bc, _ = m(base)
+    for r in rs:
+        stored, data, wall, cpu, rss = m(r)
+        mbs = data / 1e6 / wall if wall else 0
+        mbc = data / 1e6 / cpu if cpu else 0
+        # Ratios > 1 mean faster / cheaper than the baseline.
+        rw = f"{bw / wall:.2f}x" if bw and wall else "-"
+        rc = f"{bc / cpu:.2f}x" if bc and cpu else "-"
+        print(f"| {r[1]} | {stored/1e6:.0f} | {data/1e6:.0f} | {wall:.2f} | {cpu:.2f} | {mbs:.0f} | {mbc:.0f} | {rss/1024:.0f} | {rw} | {rc} |")
+    print()
+print("## Plain NDJSON")
+print()
+table("plain", "DuckDB", "DuckDB (detected)")
+if any(r[0] == "zst" for r in rows):
+    print("## The same data as one zstd frame (MB/s and MB per CPU-second count decompressed bytes)")
+    print()
+    table("zst", "zstd -d", "zstd -d")
+print("Ratios: baseline time divided by the tool's time (above 1 = faster, or fewer CPU-seconds).")
+PY
+
+# --- cross-check: the same counts from both tools ------------------------------------------
+python3 - "$STATS_JSON" "$DUCK_OUT" <<'PY'
+import json, sys
+try:
+    stats = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(f"\n(cross-check skipped: no mailscope JSON: {e})")
+    sys.exit(0)
+duck = {}
+for line in open(sys.argv[2]):
+    op, n, u = line.rstrip("\n").split("\t")
+    duck[op] = (int(n), int(u))
+lines = sum(n for n, _ in duck.values())
+unique = sum(u for _, u in duck.values())
+ok = (stats.get("records") == lines
+      and stats.get("records", 0) - stats.get("duplicates", 0) == unique
+      and all(stats.get("by_operation", {}).get(op) == u for op, (_, u) in duck.items()))
+print()
+print(f"Cross-check: DuckDB {lines} lines, {unique} distinct ids; mailscope {stats.get('records')} "
+      f"records, {stats.get('duplicates')} duplicates, {stats.get('mail_items_accessed')} "
+      f"MailItemsAccessed: {'counts agree' if ok else 'COUNTS DIFFER'}")
+PY
+
+if [ "$CLEAN" = 1 ]; then
+  case "$FILE" in "$DATA"/ual-*) rm -f "$FILE" ;; esac
+  [ -n "$ZFILE" ] && rm -f "$ZFILE"
+fi
