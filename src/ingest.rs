@@ -128,8 +128,11 @@ impl Ingested {
     }
 }
 
+/// Bytes shared between the producer and the workers: a memory map, or a buffer.
+type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 enum Payload {
-    Mapped(Arc<Mmap>, Range<usize>),
+    Mapped(Shared, Range<usize>),
     Owned(Vec<u8>),
     LongLine(usize),
     Values(ValueBatch),
@@ -228,7 +231,7 @@ impl Worker {
         match work.payload {
             Payload::Mapped(map, range) => {
                 p.relative = true;
-                self.lines(&map[range], &mut p);
+                self.lines(&(*map).as_ref()[range], &mut p);
             }
             Payload::Owned(buf) => {
                 p.relative = true;
@@ -388,6 +391,18 @@ impl Producer<'_> {
                 self.stream(file, Box::new(std::io::stdin()), &mut report);
                 return report;
             }
+            InputPath::Memory { bytes, .. } => {
+                report.size = bytes.len() as u64;
+                let compression = Compression::sniff(bytes);
+                let encoding = Encoding::sniff(bytes);
+                if compression == Compression::None && !encoding.is_utf16() && !bytes.is_empty() {
+                    self.mapped(file, bytes.clone(), encoding, &mut report);
+                } else {
+                    let copy: Vec<u8> = bytes.as_ref().clone();
+                    self.stream(file, Box::new(std::io::Cursor::new(copy)), &mut report);
+                }
+                return report;
+            }
             InputPath::File(p) => p,
         };
         // Inputs are evidence: opened read-only, never written.
@@ -419,10 +434,10 @@ impl Producer<'_> {
     }
 
     /// A plain UTF-8 file, memory-mapped.
-    fn mapped(&self, file: usize, map: Arc<Mmap>, encoding: Encoding, report: &mut FileReport) {
+    fn mapped(&self, file: usize, map: Shared, encoding: Encoding, report: &mut FileReport) {
         let mut hasher = self.opts.hash.then(sha2::Sha256::new);
         use sha2::Digest;
-        let data: &[u8] = &map;
+        let data: &[u8] = (*map).as_ref();
         report.encoding = encoding;
         let head = &data[..data.len().min(SNIFF_BYTES)];
         let container = sniff::sniff_container(head);
@@ -656,6 +671,7 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
         .map(|i| match i {
             InputPath::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
             InputPath::Stdin => 0,
+            InputPath::Memory { bytes, .. } => bytes.len() as u64,
         })
         .sum();
     let progress = Progress::new(total, opts.progress);

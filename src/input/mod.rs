@@ -9,11 +9,16 @@ pub mod trace;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// One input to read: a file, or standard input (`-`).
+/// One input to read: a file, standard input (`-`), or bytes already in memory (for tests,
+/// fuzzing and embedding).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputPath {
     File(PathBuf),
     Stdin,
+    Memory {
+        name: String,
+        bytes: std::sync::Arc<Vec<u8>>,
+    },
 }
 
 impl InputPath {
@@ -21,6 +26,7 @@ impl InputPath {
         match self {
             InputPath::File(p) => p.display().to_string(),
             InputPath::Stdin => "-".to_string(),
+            InputPath::Memory { name, .. } => name.clone(),
         }
     }
 }
