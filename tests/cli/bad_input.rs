@@ -1,0 +1,662 @@
+//! Damaged input, each case surrounded by good records: every bad record is reported with
+//! its `path:line` and kind, every good record around it is counted, and the run goes on
+//! (unless `--strict`). See: ../shared/docs/formats.md, "Damaged input".
+
+use crate::util::*;
+use mailscope::ingest::Ingested;
+use serde_json::json;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A good MailItemsAccessed record (NDJSON line, no newline) with id number `i`.
+fn good(i: u32) -> String {
+    let mut r = bind_auditdata();
+    r["Id"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+    r["CreationTime"] = json!(format!("2024-01-01T00:{:02}:{:02}", i / 60 % 60, i % 60));
+    compact(&r)
+}
+
+/// Good lines `from..to`, each ending with `eol`.
+fn goods(from: u32, to: u32, eol: &str) -> String {
+    (from..to).map(|i| good(i) + eol).collect()
+}
+
+/// Three good records, `bad` on line 4, three good records.
+fn surround(bad: &[u8]) -> Vec<u8> {
+    [
+        goods(0, 3, "\n").as_bytes(),
+        bad,
+        b"\n",
+        goods(3, 6, "\n").as_bytes(),
+    ]
+    .concat()
+}
+
+fn path_of(ing: &Ingested, i: usize) -> String {
+    ing.files[i].path.clone()
+}
+
+/// Asserts unique good records, duplicates, malformed `(line, kind)` and no file error.
+fn check(what: &str, ing: &Ingested, good: usize, malformed: &[(u64, &str)]) {
+    let want: Vec<(u64, String)> = malformed.iter().map(|(l, k)| (*l, k.to_string())).collect();
+    let errors: Vec<_> = ing.files.iter().filter_map(|f| f.error.clone()).collect();
+    assert_eq!(
+        (
+            ing.records.len(),
+            ing.duplicates,
+            malformed_lines(ing),
+            errors
+        ),
+        (good, 0, want, vec![]),
+        "{what}: (good records, duplicates, malformed (line, kind), file errors)\n{}",
+        describe(ing)
+    );
+    for m in &ing.malformed_examples {
+        assert_eq!(
+            m.path,
+            path_of(ing, 0),
+            "{what}: the path of {}",
+            m.location()
+        );
+    }
+}
+
+fn one_file(dir: &Path, name: &str, bytes: &[u8]) -> Ingested {
+    ingest_file(&write(dir, name, bytes))
+}
+
+#[test]
+fn line_cut_mid_record() {
+    let dir = tempdir();
+    let g = good(100);
+    let ing = one_file(
+        dir.path(),
+        "cut.ndjson",
+        &surround(&g.as_bytes()[..g.len() / 2]),
+    );
+    check("a line cut mid-record", &ing, 6, &[(4, "truncated")]);
+}
+
+#[test]
+fn invalid_utf8() {
+    let dir = tempdir();
+    // "Tony" with its "o" replaced by bytes that are not UTF-8.
+    let mut bytes = good(100).replacen("Tony", "T\u{1}ny", 1).into_bytes();
+    let at = bytes.iter().position(|&b| b == 1).expect("marker");
+    bytes.splice(at..=at, [0xFF, 0xFE, 0xC3]);
+    let ing = one_file(dir.path(), "utf8.ndjson", &surround(&bytes));
+    check(
+        "invalid UTF-8 inside a string",
+        &ing,
+        6,
+        &[(4, "invalid-utf8")],
+    );
+}
+
+#[test]
+fn nul_bytes() {
+    let dir = tempdir();
+    // A pre-allocated region of NULs, then a record with a NUL inside a string.
+    let nuls = vec![0u8; 300];
+    let mut with_nul = good(100).into_bytes();
+    let at = with_nul.len() / 2;
+    with_nul.insert(at, 0);
+    let bytes = [
+        surround(&nuls),
+        with_nul,
+        b"\n".to_vec(),
+        goods(6, 8, "\n").into_bytes(),
+    ]
+    .concat();
+    let ing = one_file(dir.path(), "nul.ndjson", &bytes);
+    check("NUL bytes", &ing, 8, &[(4, "nul-bytes"), (8, "nul-bytes")]);
+}
+
+#[test]
+fn valid_json_that_is_not_a_usable_record() {
+    let dir = tempdir();
+    let defender: serde_json::Value =
+        serde_json::from_str(&sample_text("a-bind-defender-cloudappevents-otrf.json"))
+            .expect("JSON");
+    let lines = [
+        compact(&defender),                                            // 2: lossy
+        r#"{"contentUri":"https://manage.office.com/x"}"#.to_string(), // 3: no Operation
+        r#"{"Operation":"MailItemsAccessed","Id":"a"}"#.to_string(),   // 4: no time
+        r#"{"Operation":"Send","CreationTime":"yesterday","Id":"b"}"#.to_string(), // 5
+        r#"{"Operation":"Send","CreationTime":"3/12/2025 7:31:34 AM","Id":"c"}"#.to_string(), // 6: ambiguous
+        "[1, 2]".to_string(),      // 7: not objects
+        "{\"a\":1,,}".to_string(), // 8: syntax
+    ];
+    let bytes = format!("{}\n{}\n{}\n", good(0), lines.join("\n"), good(1));
+    let ing = one_file(dir.path(), "unusable.ndjson", bytes.as_bytes());
+    check(
+        "valid JSON that is not a usable record",
+        &ing,
+        2,
+        &[
+            (2, "lossy-powershell"),
+            (3, "not-a-record"),
+            (4, "no-time"),
+            (5, "bad-time"),
+            (6, "bad-time"),
+            (7, "not-a-record"),
+            (7, "not-a-record"),
+            (8, "invalid-json"),
+        ],
+    );
+}
+
+#[test]
+fn crlf_line_endings() {
+    let dir = tempdir();
+    let g = good(100);
+    let bytes = [
+        goods(0, 3, "\r\n").as_bytes(),
+        &g.as_bytes()[..200],
+        b"\r\n",
+        b"\r\n", // a blank line is not a record
+        goods(3, 6, "\r\n").as_bytes(),
+    ]
+    .concat();
+    for (threads, chunk) in [(1, 1 << 20), (3, 700)] {
+        let ing = ingest_with(
+            &[write(dir.path(), "crlf.ndjson", &bytes)],
+            &opts(threads, chunk),
+        );
+        check("CRLF line endings", &ing, 6, &[(4, "truncated")]);
+    }
+}
+
+#[test]
+fn utf8_boms_mid_stream() {
+    let dir = tempdir();
+    // Three PowerShell 5.1 files concatenated: each starts with a BOM.
+    let bom = "\u{FEFF}";
+    let g = good(100);
+    let text = format!(
+        "{bom}{}{bom}{}{}\n{}{bom}{}",
+        goods(0, 2, "\r\n"),
+        goods(2, 4, "\r\n"),
+        &g[..g.len() - 1],
+        goods(4, 6, "\r\n"),
+        goods(6, 8, "\r\n"),
+    );
+    let ing = one_file(dir.path(), "concatenated.ndjson", text.as_bytes());
+    check("UTF-8 BOMs mid-stream", &ing, 8, &[(5, "truncated")]);
+}
+
+/// A record line of 10 MB, above the default 8 MB record limit.
+fn ten_megabyte_line_between_good_records() -> Vec<u8> {
+    // Built by hand (not through serde_json): fast in debug builds.
+    let big = format!(
+        "{{\"Padding\":\"{}\",{}",
+        "x".repeat(10 << 20),
+        &good(100)[1..]
+    );
+    surround(big.as_bytes())
+}
+
+#[test]
+fn ten_megabyte_line() {
+    let dir = tempdir();
+    let bytes = ten_megabyte_line_between_good_records();
+    let plain = write(dir.path(), "long.ndjson", &bytes);
+    let zst = write(dir.path(), "long.ndjson.zst", &zstd_frame(&bytes));
+    // (A small chunk size on the compressed stream is quadratic: see
+    // long_line_in_a_stream_with_small_blocks_is_not_quadratic.)
+    for (p, threads, chunk) in [
+        (&plain, 2, 4 << 20),
+        (&plain, 1, 1000),
+        (&zst, 2, 4 << 20),
+        (&zst, 1, 1 << 20),
+    ] {
+        let ing = ingest_with(std::slice::from_ref(p), &opts(threads, chunk));
+        check(
+            &format!("a 10 MB line in {} (chunk {chunk})", p.display()),
+            &ing,
+            6,
+            &[(4, "too-long")],
+        );
+        assert!(
+            ing.malformed_examples[0]
+                .why
+                .contains("longer than the limit"),
+            "{}",
+            ing.malformed_examples[0].location()
+        );
+    }
+}
+
+/// BlockReader::next_block reads a long line `block` bytes at a time and re-scans the whole
+/// buffer for a newline after every read, up to `max_record`: O(max_record^2 / block). A
+/// 10 MB line in a compressed stream read in 1,000-byte blocks takes about a minute in a
+/// debug build (0.3 s with 4 MB blocks).
+#[test]
+#[ignore = "BUG: BlockReader re-scans the whole buffer after each block read: a long line in a stream is quadratic"]
+fn long_line_in_a_stream_with_small_blocks_is_not_quadratic() {
+    let dir = tempdir();
+    let zst = write(
+        dir.path(),
+        "long.ndjson.zst",
+        &zstd_frame(&ten_megabyte_line_between_good_records()),
+    );
+    let t = std::time::Instant::now();
+    let ing = ingest_with(&[zst], &opts(1, 1000));
+    check(
+        "a 10 MB line in a stream, 1,000-byte blocks",
+        &ing,
+        6,
+        &[(4, "too-long")],
+    );
+    assert!(t.elapsed().as_secs() < 15, "took {:?}", t.elapsed());
+}
+
+#[test]
+fn empty_file_between_good_files() {
+    let dir = tempdir();
+    let a = write(dir.path(), "a.ndjson", goods(0, 3, "\n").as_bytes());
+    let empty = write(dir.path(), "empty.ndjson", b"");
+    let blank = write(dir.path(), "blank.ndjson", b"\n  \r\n");
+    let b = write(dir.path(), "b.ndjson", goods(3, 6, "\n").as_bytes());
+    let ing = ingest_paths(&[a, empty, blank, b]);
+    let errors: Vec<(String, Option<String>)> = ing
+        .files
+        .iter()
+        .map(|f| {
+            let name = Path::new(&f.path)
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (
+                name,
+                f.error.as_ref().map(|e| e.contains("empty").to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        (ing.records.len(), ing.malformed_total(), errors),
+        (
+            6,
+            0,
+            vec![
+                ("a.ndjson".to_string(), None),
+                ("empty.ndjson".to_string(), Some("true".to_string())),
+                ("blank.ndjson".to_string(), Some("true".to_string())),
+                ("b.ndjson".to_string(), None),
+            ]
+        ),
+        "(good, malformed, (file, error mentions 'empty'))\n{}",
+        describe(&ing)
+    );
+}
+
+/// What a stream decoder yields before a compressed stream breaks: the complete lines, and
+/// the partial last line (if any).
+fn decoded_before_break(mut r: impl Read) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let broke = loop {
+        match r.read(&mut buf) {
+            Ok(0) => break false,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break true,
+        }
+    };
+    (out, broke)
+}
+
+fn check_truncated_stream(what: &str, path: &Path, decoded: &[u8], word: &str) {
+    let complete = decoded.iter().filter(|&&b| b == b'\n').count();
+    let partial = !decoded.ends_with(b"\n") && !decoded.is_empty();
+    assert!(
+        complete > 0,
+        "{what}: the cut should leave some records ({complete})"
+    );
+    let ing = ingest_file(path);
+    let want: Vec<(u64, String)> = if partial {
+        vec![(complete as u64 + 1, "truncated".to_string())]
+    } else {
+        vec![]
+    };
+    let error = ing.files[0].error.clone().unwrap_or_default();
+    assert_eq!(
+        (
+            ing.records.len(),
+            malformed_lines(&ing),
+            error.contains(word) && error.contains("broke off")
+        ),
+        (complete, want, true),
+        "{what}: (records decoded before the break, malformed, error mentions the break)\n{}",
+        describe(&ing)
+    );
+}
+
+#[test]
+fn truncated_zstd_stream() {
+    let dir = tempdir();
+    // About 1.2 MB: the break comes well after the first 256 KB.
+    let data = goods(0, 1000, "\n");
+    let frame = zstd_frame(data.as_bytes());
+    let cut = &frame[..frame.len() * 2 / 3];
+    let path = write(dir.path(), "cut.ndjson.zst", cut);
+    let (decoded, broke) =
+        decoded_before_break(zstd::stream::read::Decoder::new(cut).expect("decoder"));
+    assert!(broke, "the chopped frame must not decode cleanly");
+    check_truncated_stream("a truncated zstd stream", &path, &decoded, "zstd");
+}
+
+#[test]
+fn truncated_gzip_stream() {
+    let dir = tempdir();
+    let data = goods(0, 1000, "\n");
+    let member = gzip_member(data.as_bytes());
+    let cut = &member[..member.len() * 2 / 3];
+    let path = write(dir.path(), "cut.ndjson.gz", cut);
+    let (decoded, broke) = decoded_before_break(flate2::read::MultiGzDecoder::new(cut));
+    assert!(broke, "the chopped member must not decode cleanly");
+    check_truncated_stream("a truncated gzip stream", &path, &decoded, "gzip");
+}
+
+/// A small compressed file that breaks off before 256 KB of it is decoded: the stream path
+/// reads a 256 KB sniffing window with `read_up_to`, whose error discards what was decoded,
+/// so the file reports "cannot read: incomplete frame" and none of its records.
+#[test]
+#[ignore = "BUG: a compressed stream that breaks off within its first 256 KB (the sniff window) loses every record decoded before the break"]
+fn small_truncated_stream_counts_records_before_the_break() {
+    let dir = tempdir();
+    // Ten frames (members) of ten records; the last one cut in half.
+    let parts: Vec<String> = (0..10).map(|i| goods(i * 10, i * 10 + 10, "\n")).collect();
+    for (name, one) in [
+        ("small-cut.ndjson.zst", zstd_frame as fn(&[u8]) -> Vec<u8>),
+        ("small-cut.ndjson.gz", gzip_member),
+    ] {
+        let mut bytes: Vec<u8> = parts[..9].iter().flat_map(|p| one(p.as_bytes())).collect();
+        let last = one(parts[9].as_bytes());
+        bytes.extend_from_slice(&last[..last.len() / 2]);
+        let path = write(dir.path(), name, &bytes);
+        let (decoded, broke) = if name.ends_with(".zst") {
+            decoded_before_break(zstd::stream::read::Decoder::new(&bytes[..]).expect("decoder"))
+        } else {
+            decoded_before_break(flate2::read::MultiGzDecoder::new(&bytes[..]))
+        };
+        assert!(
+            broke && decoded.len() < 256 * 1024,
+            "{name}: {} bytes decoded",
+            decoded.len()
+        );
+        let word = if name.ends_with(".zst") {
+            "zstd"
+        } else {
+            "gzip"
+        };
+        check_truncated_stream(name, &path, &decoded, word);
+    }
+}
+
+/// A compressed Purview CSV that breaks off: the rows decoded before the break are lost,
+/// because `frame_csv` returns the I/O error without emitting the rows it has collected.
+#[test]
+#[ignore = "BUG: a truncated zstd/gzip CSV counts 0 records: frame_csv drops the rows read before the I/O error"]
+fn truncated_compressed_csv_counts_rows_before_the_break() {
+    let dir = tempdir();
+    let csv =
+        std::fs::read(sample("d-purview-portal-export-2023-huntressctf-FULL.csv")).expect("sample");
+    for (name, compressed) in [
+        ("cut.csv.zst", zstd_frame(&csv)),
+        ("cut.csv.gz", gzip_member(&csv)),
+    ] {
+        let cut = &compressed[..compressed.len() * 2 / 3];
+        let path = write(dir.path(), name, cut);
+        let decoded: Vec<u8> = if name.ends_with(".zst") {
+            decoded_before_break(zstd::stream::read::Decoder::new(cut).expect("decoder")).0
+        } else {
+            decoded_before_break(flate2::read::MultiGzDecoder::new(cut)).0
+        };
+        // Complete rows before the break, read with the csv crate (the last, partial one
+        // may or may not parse, so it is not counted here).
+        let rows = csv::Reader::from_reader(&decoded[..]).records().count() as u64 - 1;
+        assert!(rows > 100, "{rows}");
+        let ing = ingest_file(&path);
+        assert!(
+            ing.read >= rows && ing.files[0].error.is_some(),
+            "{name}: at least {rows} rows decoded before the break must be read, and the break \
+             reported; got read {}\n{}",
+            ing.read,
+            describe(&ing)
+        );
+    }
+}
+
+/// The first line of an NDJSON file cut mid-record: the file is then taken for a JSON
+/// document (sniff_container sees a `{` line that does not close), and the JSON framer
+/// swallows every good record after it into one truncated value.
+#[test]
+#[ignore = "BUG: NDJSON whose first line is cut mid-record is sniffed as JSON; the good records after it are lost"]
+fn first_line_cut_mid_record() {
+    let dir = tempdir();
+    let g = good(100);
+    let bytes = format!("{}\n{}", &g[..g.len() / 2], goods(0, 5, "\n"));
+    let ing = one_file(dir.path(), "first-cut.ndjson", bytes.as_bytes());
+    check(
+        "the first line cut mid-record",
+        &ing,
+        5,
+        &[(1, "truncated")],
+    );
+}
+
+/// A record exactly `max_record` bytes long: accepted or reported as too long depending on
+/// where the chunk boundaries fall (split_lines and BlockReader count the newline, the
+/// worker does not), so the result depends on `--chunk-bytes`.
+#[test]
+#[ignore = "BUG: a record of exactly max_record bytes is too-long or accepted depending on chunk size (newline counted)"]
+fn record_of_exactly_max_record_bytes_is_accepted_whatever_the_chunking() {
+    let dir = tempdir();
+    let lines: Vec<String> = (0..20).map(good).collect();
+    let len = lines[0].len();
+    assert!(lines.iter().all(|l| l.len() == len));
+    let path = write(dir.path(), "exact.ndjson", lines.join("\n").as_bytes());
+    let gz = write(
+        dir.path(),
+        "exact.ndjson.gz",
+        &gzip_member((lines.join("\n") + "\n").as_bytes()),
+    );
+    let mut got = Vec::new();
+    for p in [&path, &gz] {
+        for chunk in [1, 100, len, len + 1, 3 * len, 1 << 20] {
+            let o = mailscope::ingest::Options {
+                max_record: len,
+                ..opts(2, chunk)
+            };
+            let ing = ingest_with(std::slice::from_ref(p), &o);
+            got.push((
+                p.display().to_string(),
+                chunk,
+                ing.records.len(),
+                malformed_counts(&ing),
+            ));
+        }
+    }
+    let want: Vec<_> = got
+        .iter()
+        .map(|(p, c, _, _)| (p.clone(), *c, 20, vec![]))
+        .collect();
+    assert_eq!(
+        got, want,
+        "(file, chunk bytes, records, malformed) with max_record = {len}"
+    );
+}
+
+#[test]
+fn json_array_cut_mid_element() {
+    let dir = tempdir();
+    let recs: Vec<serde_json::Value> = (0..3)
+        .map(|i| serde_json::from_str(&good(i)).expect("JSON"))
+        .collect();
+    let text = serde_json::to_string_pretty(&recs).expect("JSON");
+    // Cut inside the third element.
+    let third = text.match_indices("\n  {").nth(2).expect("third element").0 + 1;
+    let third_line = text[..third].matches('\n').count() as u64 + 1;
+    let cut = &text[..third + 200];
+    let ing = one_file(dir.path(), "cut-array.json", cut.as_bytes());
+    check(
+        "a JSON array cut mid-element",
+        &ing,
+        2,
+        &[(third_line, "truncated")],
+    );
+}
+
+/// A Purview CSV with `eol` line endings: a multi-line AuditData cell, a cell cut by
+/// Excel's limit and a row with invalid UTF-8, between good rows.
+fn damaged_csv(eol: &str) -> (Vec<u8>, u64) {
+    let row = |i: u32, audit: &str| -> Vec<u8> {
+        format!(
+            "00000000-0000-4000-8000-{i:012},1/1/2024 12:00:00 AM,50,MailItemsAccessed,tony.hawks@sample.com,\"{}\",,{eol}",
+            audit.replace('"', "\"\"")
+        )
+        .into_bytes()
+    };
+    // Row 0's AuditData is pretty-printed over several lines: later rows start further down.
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(&good(0)).expect("JSON"),
+    )
+    .expect("JSON")
+    .replace('\n', eol);
+    let pretty_lines = pretty.matches('\n').count() as u64;
+    let excel_cut = &good(2)[..good(2).len() - 40];
+    let mut bad_utf8 = row(3, &good(3));
+    let at = bad_utf8.iter().position(|&b| b == b'T').expect("T");
+    bad_utf8[at] = 0xFF;
+    let bytes = [
+        format!("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames{eol}").into_bytes(),
+        row(0, &pretty),
+        row(1, &good(1)),
+        row(2, excel_cut),
+        bad_utf8,
+        row(4, &good(4)),
+    ]
+    .concat();
+    // Header on line 1, row 0 on lines 2..=2+pretty_lines, then one line per row.
+    (bytes, 2 + pretty_lines + 2)
+}
+
+#[test]
+fn purview_csv_with_damaged_rows() {
+    let dir = tempdir();
+    let (bytes, cut_line) = damaged_csv("\n");
+    let ing = one_file(dir.path(), "damaged.csv", &bytes);
+    check(
+        "a Purview CSV (LF) with damaged rows",
+        &ing,
+        3,
+        &[(cut_line, "truncated"), (cut_line + 1, "invalid-utf8")],
+    );
+}
+
+/// Purview exports end lines with CRLF; the csv crate's record position is then one line
+/// short (the first data row is reported on line 1, the header's line).
+#[test]
+#[ignore = "BUG: in a CRLF CSV every row is reported one line too early (frame_csv line numbers)"]
+fn purview_csv_crlf_rows_report_their_own_line() {
+    let dir = tempdir();
+    let (bytes, cut_line) = damaged_csv("\r\n");
+    let ing = one_file(dir.path(), "damaged-crlf.csv", &bytes);
+    check(
+        "a Purview CSV (CRLF) with damaged rows",
+        &ing,
+        3,
+        &[(cut_line, "truncated"), (cut_line + 1, "invalid-utf8")],
+    );
+    // The simplest case: the first data row, on line 2.
+    let g = good(0);
+    let text = format!(
+        "RecordId,CreationDate,RecordType,Operation,UserId,AuditData\r\nx,1/1/2024 12:00:00 AM,50,MailItemsAccessed,u,\"{}\"\r\n",
+        g[..g.len() - 40].replace('"', "\"\"")
+    );
+    let ing = one_file(dir.path(), "first-row-crlf.csv", text.as_bytes());
+    check("the first row of a CRLF CSV", &ing, 0, &[(2, "truncated")]);
+}
+
+// The binary: --strict stops at the first malformed record; without it the run goes on.
+
+fn damaged_file(dir: &Path) -> PathBuf {
+    let g = good(100);
+    write(
+        dir,
+        "damaged.ndjson",
+        &surround(&g.as_bytes()[..g.len() / 2]),
+    )
+}
+
+#[test]
+fn strict_exits_1_at_the_first_malformed_record() {
+    let dir = tempdir();
+    let path = damaged_file(dir.path());
+    let p = path.display().to_string();
+    let run = mailscope(&["stats", "--strict", "--format", "json", &p], b"");
+    assert!(
+        run.code == 1 && run.stderr.contains(&format!("{p}:4:")) && run.stdout.is_empty(),
+        "expected exit 1, `{p}:4:` on stderr and nothing on stdout; got\n{run}"
+    );
+    assert!(
+        run.stderr.contains("truncated"),
+        "the kind is named:\n{run}"
+    );
+}
+
+#[test]
+fn without_strict_exits_3_with_warnings_on_stderr_only() {
+    let dir = tempdir();
+    let path = damaged_file(dir.path());
+    let p = path.display().to_string();
+    let run = mailscope(&["stats", "--format", "json", &p], b"");
+    assert_eq!(run.code, 3, "exit code\n{run}");
+    assert!(
+        run.stderr
+            .contains(&format!("mailscope: warning: {p}:4: truncated")),
+        "the warning names path:line and kind:\n{run}"
+    );
+    assert!(
+        run.stderr.contains("1 malformed record(s) skipped"),
+        "summary line:\n{run}"
+    );
+    let v = one_json(&run);
+    assert_eq!(
+        (
+            v["records"].as_u64(),
+            v["mail_items_accessed"].as_u64(),
+            v["malformed"].as_u64()
+        ),
+        (Some(7), Some(6), Some(1)),
+        "{run}"
+    );
+    assert!(
+        !run.stdout.contains("warning"),
+        "no warnings on stdout:\n{run}"
+    );
+
+    // -q drops the per-record warnings but keeps the summary and the exit code.
+    let quiet = mailscope(&["stats", "-q", "--format", "json", &p], b"");
+    assert!(
+        quiet.code == 3
+            && !quiet.stderr.contains(&format!("{p}:4:"))
+            && quiet.stderr.contains("1 malformed record(s) skipped")
+            && quiet.stdout == run.stdout,
+        "-q: exit 3, summary only on stderr, same stdout; got\n{quiet}"
+    );
+}
+
+#[test]
+fn strict_on_an_unreadable_file_exits_1() {
+    let dir = tempdir();
+    let frame = zstd_frame(goods(0, 50, "\n").as_bytes());
+    let path = write(dir.path(), "cut.ndjson.zst", &frame[..frame.len() / 2]);
+    let p = path.display().to_string();
+    let run = mailscope(&["stats", "--strict", "--format", "json", &p], b"");
+    assert!(
+        run.code == 1 && run.stderr.contains(&p) && run.stdout.is_empty(),
+        "expected exit 1 naming {p}; got\n{run}"
+    );
+}

@@ -1,0 +1,825 @@
+//! Every file in ../shared/samples, read by ingest: the outcome each one must give, and the
+//! normalized fields of the records that matter. A new sample without an expectation here
+//! fails `every_sample_has_an_expectation`.
+//!
+//! See: ../shared/samples/SOURCES.md for what each file is.
+
+use crate::util::*;
+use mailscope::analyze::inventory::inventory;
+use mailscope::ingest::Ingested;
+use mailscope::model::{AccessType, Folder, Item, MailAccess, Record};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What reading one sample must give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Outcome {
+    container: String,
+    /// Unique well-formed records.
+    records: usize,
+    mail_items_accessed: usize,
+    duplicates: u64,
+    /// `(line, kind)` of every malformed record.
+    malformed: Vec<(u64, String)>,
+    /// A part of the file's error text, or None when it must have no error.
+    error: Option<String>,
+}
+
+fn expect(
+    container: &str,
+    records: usize,
+    mail_items_accessed: usize,
+    malformed: &[(u64, &str)],
+    error: Option<&str>,
+) -> Outcome {
+    Outcome {
+        container: container.to_string(),
+        records,
+        mail_items_accessed,
+        duplicates: 0,
+        malformed: malformed.iter().map(|(l, k)| (*l, k.to_string())).collect(),
+        error: error.map(str::to_string),
+    }
+}
+
+const NOT_AN_EXPORT: Option<&str> = Some("not an audit-log export");
+
+/// The expected outcome of every sample file, by name.
+fn expectations() -> BTreeMap<&'static str, Outcome> {
+    let mut m = BTreeMap::new();
+    let mut add = |name, o| {
+        assert!(m.insert(name, o).is_none(), "{name} listed twice");
+    };
+    add("SOURCES.md", expect("unknown", 0, 0, &[], NOT_AN_EXPORT));
+    // Defender RawEventData with Folders as PowerShell text: the ids are lost, so it is
+    // malformed (lossy), not an access without messages.
+    add(
+        "a-bind-defender-cloudappevents-otrf.json",
+        expect("ndjson", 0, 0, &[(1, "lossy-powershell")], None),
+    );
+    // Unescaped `\I` in "\Inbox": not JSON. The record's object starts on line 2.
+    add(
+        "a-bind-office365itpros-prophecy-raw.txt",
+        expect("json", 0, 0, &[(2, "invalid-json")], None),
+    );
+    add(
+        "a-bind-office365itpros.json",
+        expect("json", 1, 1, &[], None),
+    );
+    add(
+        "a-bind-sentinel-officeactivity-otrf.json",
+        expect("ndjson", 1, 1, &[], None),
+    );
+    add(
+        "a-defender-cloudappevents-otrf-FULL.jsonl",
+        expect("ndjson", 8, 0, &[(8, "lossy-powershell")], None),
+    );
+    add(
+        "b-exchangeitem-item-parentfolder-elastic-beats.jsonl",
+        expect("ndjson", 2, 0, &[], None),
+    );
+    add(
+        "b-sync-folders-variant-RECONSTRUCTED.json",
+        expect("json", 1, 1, &[], None),
+    );
+    add(
+        "b-sync-item-parentfolder-RECONSTRUCTED.json",
+        expect("json", 1, 1, &[], None),
+    );
+    add(
+        "c-throttled-DERIVED-from-a-bind-office365itpros.json",
+        expect("json", 1, 1, &[], None),
+    );
+    add(
+        "d-purview-portal-export-2022-sofelk257-TRUNCATED.txt",
+        expect("csv", 0, 0, &[(2, "truncated")], None),
+    );
+    add(
+        "d-purview-portal-export-2023-huntressctf-FULL.csv",
+        expect("csv", 219, 0, &[], None),
+    );
+    add(
+        "d-purview-portal-export-2023-huntressctf.csv",
+        expect("csv", 1, 0, &[], None),
+    );
+    add(
+        "d-purview-portal-export-header-variants.txt",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    add(
+        "d-search-ual-exportcsv-AU-locale-fixture.csv",
+        expect("csv", 1, 1, &[], None),
+    );
+    // Header-only exports: no records, and nothing wrong.
+    add(
+        "d-search-ual-exportcsv-psremoting-header-DERIVED.csv",
+        expect("csv", 0, 0, &[], None),
+    );
+    add(
+        "e-management-api-content-blob-response.json",
+        expect("json", 3, 0, &[], None),
+    );
+    add(
+        "e-management-api-list-content-response.json",
+        expect("json", 0, 0, &[(2, "not-a-record")], None),
+    );
+    // The Graph doc example has "createdDateTime": "String (timestamp)". The page starts on
+    // line 1 (see `graph_page_record_errors_point_at_the_record` for the record's own line).
+    add(
+        "f-graph-auditlogquery-records-doc-response.json",
+        expect("json", 0, 0, &[(1, "bad-time")], None),
+    );
+    add(
+        "f-graph-auditlogquery-records-mailitemsaccessed-SHAPE.json",
+        expect("json", 1, 1, &[], None),
+    );
+    add(
+        "g-extractor-get-ual-CSV-header-DERIVED.csv",
+        expect("csv", 0, 0, &[], None),
+    );
+    add(
+        "g-extractor-get-ual-JSON-SHAPE.json",
+        expect("json", 1, 1, &[], None),
+    );
+    add(
+        "g-extractor-get-ual-JSONL-SHAPE.jsonl",
+        expect("ndjson", 1, 1, &[], None),
+    );
+    add(
+        "g-extractor-get-ual-SOFELK-or-AuditDataOnly-SHAPE.jsonl",
+        expect("ndjson", 1, 1, &[], None),
+    );
+    add(
+        "g-extractor-mailitemsaccessed-outputs-headers.csv",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    add(
+        "h-get-messagetrace-v1-exportcsv-header.csv",
+        expect("message-trace", 0, 0, &[], Some("message-trace export")),
+    );
+    add(
+        "h-get-messagetracev2-fields-used-by-MAS.txt",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    add(
+        "h-message-trace-portal-extended-report-columns.txt",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    add(
+        "i-search-mailboxauditlog-showdetails-RECONSTRUCTED.txt",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    add(
+        "i-search-mailboxauditlog-showdetails-exportcsv-header.csv",
+        expect("csv", 0, 0, &[], None),
+    );
+    add(
+        "i-search-mailboxauditlog-showdetails-microsoft-screenshot-OCR.txt",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    add(
+        "ip-address-variants.txt",
+        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+    );
+    m
+}
+
+fn sample_names() -> BTreeSet<String> {
+    std::fs::read_dir(SAMPLES)
+        .unwrap_or_else(|e| panic!("reading {SAMPLES}: {e}"))
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+fn outcome_of(ing: &Ingested, expected_error: Option<&str>) -> Outcome {
+    let f = &ing.files[0];
+    Outcome {
+        container: f.container.clone(),
+        records: ing.records.len(),
+        mail_items_accessed: ing.records.iter().filter(|r| r.mail.is_some()).count(),
+        duplicates: ing.duplicates,
+        malformed: malformed_lines(ing),
+        // Shown in full unless it contains the expected text.
+        error: match (&f.error, expected_error) {
+            (Some(got), Some(want)) if got.contains(want) => Some(want.to_string()),
+            (got, _) => got.clone(),
+        },
+    }
+}
+
+#[test]
+fn every_sample_has_an_expectation() {
+    let on_disk = sample_names();
+    let expected: BTreeSet<String> = expectations().keys().map(|k| k.to_string()).collect();
+    let new: Vec<&String> = on_disk.difference(&expected).collect();
+    let gone: Vec<&String> = expected.difference(&on_disk).collect();
+    assert!(
+        new.is_empty() && gone.is_empty(),
+        "samples without an expectation in tests/cli/samples.rs: {new:?}\n\
+         expectations for samples that no longer exist: {gone:?}"
+    );
+}
+
+#[test]
+fn every_sample_gives_its_expected_outcome() {
+    let mut failures = Vec::new();
+    for (name, want) in expectations() {
+        let path = sample(name);
+        if !path.exists() {
+            continue; // reported by every_sample_has_an_expectation
+        }
+        let ing = ingest_file(&path);
+        let got = outcome_of(&ing, want.error.as_deref());
+        if got != want {
+            failures.push(format!(
+                "{name}\n  expected {want:?}\n  got      {got:?}\n{}",
+                describe(&ing)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} sample(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// All samples at once (the directory as one evidence set): every record is accounted for,
+/// and the copies of one record id across samples are duplicates.
+#[test]
+fn all_samples_together() {
+    let mut paths: Vec<_> = sample_names().iter().map(|n| sample(n)).collect();
+    paths.sort();
+    let ing = ingest_paths(&paths);
+    let singles: Vec<Ingested> = paths.iter().map(|p| ingest_file(p)).collect();
+    let read: u64 = singles.iter().map(|i| i.read).sum();
+    let unique: BTreeSet<String> = singles
+        .iter()
+        .flat_map(|i| i.records.iter().map(|r| r.id.clone()))
+        .collect();
+    let malformed: u64 = singles.iter().map(|i| i.malformed_total()).sum();
+    // f5493f9a-... is in six samples (a-bind, c-throttled, f-graph, three g-extractor
+    // shapes); the short Huntress CSV is the first row of the FULL one.
+    assert_eq!(
+        (
+            ing.read,
+            ing.records.len(),
+            ing.duplicates,
+            ing.malformed_total()
+        ),
+        (read, unique.len(), 6, malformed),
+        "(read, unique, duplicates, malformed) of all samples together\n{}",
+        describe(&ing)
+    );
+    assert_eq!(
+        ing.records
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<BTreeSet<_>>(),
+        unique,
+        "record ids of all samples together"
+    );
+}
+
+fn only_record(name: &str) -> Record {
+    let ing = ingest_file(&sample(name));
+    assert_eq!(
+        ing.records.len(),
+        1,
+        "{name} should hold one record:\n{}",
+        describe(&ing)
+    );
+    ing.records[0].clone()
+}
+
+fn mail(r: &Record) -> &MailAccess {
+    r.mail
+        .as_deref()
+        .unwrap_or_else(|| panic!("no MailAccess in {}", record_json(r)))
+}
+
+/// The office365itpros Bind record as every export shape of it must normalize.
+pub fn office365itpros_bind() -> Record {
+    let ip = "2001:bb6:5f4f:f058:4163:e14a:1332:27c7";
+    Record {
+        id: "f5493f9a-57ce-4859-94bd-fd2ad38d5680".into(),
+        time: utc(2020, 4, 7, 23, 47, 30, 0),
+        operation: "MailItemsAccessed".into(),
+        user: "tony.hawks@sample.com".into(),
+        mailbox: "tony.hawks@sample.com".into(),
+        mail: Some(Box::new(MailAccess {
+            access: AccessType::Bind,
+            throttled: false,
+            operation_count: 1,
+            logon_type: Some(0),
+            client_ip: ip.into(),
+            client_ip_raw: ip.into(),
+            client_info: "Client=OutlookService;Outlook-iOS/2.0;".into(),
+            session_id: "1f99e672-8141-4a22-9aa0-96357297e843".into(),
+            app_id: String::new(),
+            client_app_id: String::new(),
+            folders: vec![Folder {
+                id: "LgAAAAB+7ILpFNx8TrktaK8VYWerAQBe9CuwLc2fTK7W46L1SAp9AAAA2lHHAAAB".into(),
+                path: "\\Inbox".into(),
+                items: vec![Item {
+                    // Upper case in the record: compared (and kept) lowercased, no brackets.
+                    internet_message_id:
+                        "71ceaeec-6dc3-4452-839f-6db34dd95f95@db5eur01bg102.eop-eur01.prod.protection.outlook.com"
+                            .into(),
+                    size_bytes: None,
+                }],
+            }],
+            synced_folder: None,
+        })),
+    }
+}
+
+#[test]
+fn one_bind_record_in_five_export_shapes_normalizes_the_same() {
+    let want = office365itpros_bind();
+    for name in [
+        "a-bind-office365itpros.json",
+        "g-extractor-get-ual-JSON-SHAPE.json",
+        "g-extractor-get-ual-JSONL-SHAPE.jsonl",
+        "g-extractor-get-ual-SOFELK-or-AuditDataOnly-SHAPE.jsonl",
+        "f-graph-auditlogquery-records-mailitemsaccessed-SHAPE.json",
+    ] {
+        let got = only_record(name);
+        assert_eq!(
+            got,
+            want,
+            "{name}: expected\n{}\ngot\n{}",
+            record_json(&want),
+            record_json(&got)
+        );
+    }
+}
+
+#[test]
+fn throttled_record() {
+    let got = only_record("c-throttled-DERIVED-from-a-bind-office365itpros.json");
+    let mut want = office365itpros_bind();
+    if let Some(m) = want.mail.as_mut() {
+        m.throttled = true;
+    }
+    assert_eq!(
+        got,
+        want,
+        "expected\n{}\ngot\n{}",
+        record_json(&want),
+        record_json(&got)
+    );
+}
+
+const SIMULAND_INBOX: &str = "LgAAAAAM7KyTTmWeRac2KXBEz/7aAQARGHK+grzLTpRJraC1QR6kAAAAAAEMAAAB";
+
+fn simuland_sync(id: &str, folders: Vec<Folder>) -> Record {
+    Record {
+        id: id.into(),
+        time: utc(2021, 8, 2, 13, 40, 11, 0),
+        operation: "MailItemsAccessed".into(),
+        user: "pgustavo@simulandlabs.com".into(),
+        mailbox: "pgustavo@simulandlabs.com".into(),
+        mail: Some(Box::new(MailAccess {
+            access: AccessType::Sync,
+            throttled: false,
+            operation_count: 1,
+            logon_type: Some(0),
+            client_ip: "1.2.3.4".into(),
+            client_ip_raw: "1.2.3.4".into(),
+            client_info: "Client=MSExchangeRPC".into(),
+            session_id: "00000000-0000-0000-0000-000000005e55".into(),
+            app_id: String::new(),
+            client_app_id: String::new(),
+            folders,
+            synced_folder: Some(Folder {
+                id: SIMULAND_INBOX.into(),
+                path: "\\Inbox".into(),
+                items: vec![],
+            }),
+        })),
+    }
+}
+
+#[test]
+fn sync_from_item_parent_folder() {
+    let got = only_record("b-sync-item-parentfolder-RECONSTRUCTED.json");
+    let want = simuland_sync("00000000-0000-0000-0000-00000000b001", vec![]);
+    assert_eq!(
+        got,
+        want,
+        "expected\n{}\ngot\n{}",
+        record_json(&want),
+        record_json(&got)
+    );
+}
+
+#[test]
+fn sync_from_folders_without_items() {
+    let got = only_record("b-sync-folders-variant-RECONSTRUCTED.json");
+    let inbox = Folder {
+        id: SIMULAND_INBOX.into(),
+        path: "\\Inbox".into(),
+        items: vec![],
+    };
+    let want = simuland_sync("00000000-0000-0000-0000-00000000b002", vec![inbox]);
+    assert_eq!(
+        got,
+        want,
+        "expected\n{}\ngot\n{}",
+        record_json(&want),
+        record_json(&got)
+    );
+    assert_eq!(mail(&got).items().count(), 0, "a sync lists no messages");
+}
+
+/// The InternetMessageIds of the Sentinel row, read with serde_json from its `Folders`
+/// string and normalized here: brackets and white space stripped, lowercased.
+fn sentinel_message_ids() -> Vec<String> {
+    let row: serde_json::Value =
+        serde_json::from_str(&sample_text("a-bind-sentinel-officeactivity-otrf.json"))
+            .expect("JSON");
+    let folders: serde_json::Value =
+        serde_json::from_str(row["Folders"].as_str().expect("Folders is a string"))
+            .expect("Folders JSON");
+    folders[0]["FolderItems"]
+        .as_array()
+        .expect("FolderItems")
+        .iter()
+        .map(|i| {
+            let raw = i["InternetMessageId"].as_str().expect("InternetMessageId");
+            assert!(raw.starts_with('<') && raw.ends_with('>'), "{raw}");
+            raw.trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_lowercase()
+        })
+        .collect()
+}
+
+fn sentinel_expected() -> Record {
+    let ids = sentinel_message_ids();
+    assert_eq!(ids.len(), 7, "the Sentinel row lists 7 InternetMessageIds");
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 6, "two of them are the same message");
+    Record {
+        // OfficeId; the row has no Id.
+        id: "699e0b10-1c53-403e-976f-ce0847a92b44".into(),
+        // TimeGenerated.
+        time: utc(2021, 8, 2, 13, 32, 7, 0),
+        operation: "MailItemsAccessed".into(),
+        user: "pgustavo@simulandlabs.com".into(),
+        mailbox: "pgustavo@simulandlabs.com".into(),
+        mail: Some(Box::new(MailAccess {
+            // OperationProperties is a JSON string in Sentinel.
+            access: AccessType::Bind,
+            throttled: false,
+            // No OperationCount: the listed items. The Defender row of the same access says
+            // OperationCount 7 (see sentinel_operation_count_agrees_with_defender).
+            operation_count: 7,
+            // "Logon_Type": "Owner".
+            logon_type: Some(0),
+            // "Client_IPAddress".
+            client_ip: "1.2.3.4".into(),
+            client_ip_raw: "1.2.3.4".into(),
+            client_info: "Client=REST;;".into(),
+            session_id: String::new(),
+            app_id: "00000003-0000-0000-c000-000000000000".into(),
+            client_app_id: "5a95e683-08ad-424e-a441-1d1aec52c02c".into(),
+            // Items as the record lists them, the repeated message included: the record
+            // says it was accessed twice (the access de-duplication collapses repeats).
+            folders: vec![Folder {
+                id: SIMULAND_INBOX.into(),
+                path: "\\Inbox".into(),
+                items: ids
+                    .into_iter()
+                    .map(|id| Item {
+                        internet_message_id: id,
+                        size_bytes: None,
+                    })
+                    .collect(),
+            }],
+            synced_folder: None,
+        })),
+    }
+}
+
+#[test]
+fn sentinel_officeactivity_row() {
+    let got = only_record("a-bind-sentinel-officeactivity-otrf.json");
+    let want = sentinel_expected();
+    let m = mail(&got);
+    assert!(
+        m.items().any(|(_, i)| i.internet_message_id
+            == "ab1cd23ef4567dac24353b8ad047ddeb0b1eb9@ab1cd23ef4567.abcdef12.prod.outlook.com"),
+        "message ids are stored without brackets, lowercased: {}",
+        record_json(&got)
+    );
+    assert_eq!(
+        got,
+        want,
+        "expected\n{}\ngot\n{}",
+        record_json(&want),
+        record_json(&got)
+    );
+}
+
+/// The Sentinel row has no OperationCount. It lists 7 FolderItems (two for one message);
+/// the Defender CloudAppEvents row of the same access (a-bind-defender-cloudappevents-otrf.json,
+/// same Id 699e0b10-...) says "OperationCount": 7, so the fallback must count listed items.
+#[test]
+fn sentinel_operation_count_agrees_with_defender() {
+    let defender: serde_json::Value =
+        serde_json::from_str(&sample_text("a-bind-defender-cloudappevents-otrf.json"))
+            .expect("JSON");
+    let same_access = defender["RawEventData"]["OperationCount"].as_u64();
+    assert_eq!(same_access, Some(7));
+    let got = only_record("a-bind-sentinel-officeactivity-otrf.json");
+    assert_eq!(
+        Some(mail(&got).operation_count),
+        same_access,
+        "operation_count of the Sentinel row: {}",
+        record_json(&got)
+    );
+}
+
+#[test]
+fn defender_rows_lossy_mail_items_accessed_is_malformed_not_empty() {
+    let name = "a-defender-cloudappevents-otrf-FULL.jsonl";
+    let ing = ingest_file(&sample(name));
+    let ops: BTreeMap<String, u64> = ing.records.iter().fold(BTreeMap::new(), |mut m, r| {
+        *m.entry(r.operation.clone()).or_default() += 1;
+        m
+    });
+    let want_ops: BTreeMap<String, u64> = [
+        ("LdapSearch", 5),
+        ("Directory Services replication", 2),
+        ("Add delegated permission grant.", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(
+        ops,
+        want_ops,
+        "operations of the Defender rows\n{}",
+        describe(&ing)
+    );
+    assert!(
+        ing.records
+            .iter()
+            .all(|r| r.mail.is_none() && r.id != "699e0b10-1c53-403e-976f-ce0847a92b44"),
+        "the lossy MailItemsAccessed row must not become an access without messages\n{}",
+        describe(&ing)
+    );
+    let m = &ing.malformed_examples;
+    assert_eq!(
+        malformed_lines(&ing),
+        vec![(8, "lossy-powershell".to_string())],
+        "{}",
+        describe(&ing)
+    );
+    assert!(
+        m[0].path.ends_with(name) && m[0].why.contains("Folders") && m[0].why.contains("lost"),
+        "the reason names the field and the loss: {}",
+        m[0].location()
+    );
+}
+
+#[test]
+fn prophecy_raw_text_is_invalid_json_with_its_line() {
+    let name = "a-bind-office365itpros-prophecy-raw.txt";
+    let ing = ingest_file(&sample(name));
+    assert_eq!(
+        malformed_lines(&ing),
+        vec![(2, "invalid-json".to_string())],
+        "{}",
+        describe(&ing)
+    );
+    assert!(ing.records.is_empty());
+}
+
+/// The record starts at byte 2 of the file (line 2); its unescaped `\I` is 1290 bytes into
+/// the record. The reason says "invalid JSON near byte 0", which points an investigator to
+/// the wrong place.
+#[test]
+#[ignore = "BUG: invalid-json reason says 'near byte 0' for an InvalidEscape 1290 bytes into the record"]
+fn invalid_json_reason_points_near_the_error() {
+    let text = sample_text("a-bind-office365itpros-prophecy-raw.txt");
+    let record_start = text.find('{').expect("{");
+    let bad = text.find("\\I").expect("the unescaped \\I") - record_start;
+    let ing = ingest_file(&sample("a-bind-office365itpros-prophecy-raw.txt"));
+    let why = &ing.malformed_examples[0].why;
+    let at: usize = why
+        .split("near byte ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no byte offset in {why:?}"));
+    assert!(
+        at + 16 >= bad && at <= bad + 16,
+        "the reason should point within 16 bytes of byte {bad} (the bad escape); got {why:?}"
+    );
+}
+
+#[test]
+fn purview_truncated_auditdata_is_reported() {
+    let ing = ingest_file(&sample(
+        "d-purview-portal-export-2022-sofelk257-TRUNCATED.txt",
+    ));
+    assert_eq!(
+        malformed_lines(&ing),
+        vec![(2, "truncated".to_string())],
+        "{}",
+        describe(&ing)
+    );
+    assert!(
+        ing.malformed_examples[0].why.contains("AuditData"),
+        "the reason names the field: {}",
+        ing.malformed_examples[0].location()
+    );
+}
+
+#[test]
+fn search_ual_au_locale_uses_auditdata_time_and_wrapper_identity() {
+    let got = only_record("d-search-ual-exportcsv-AU-locale-fixture.csv");
+    let want = Record {
+        // AuditData has no Id: the wrapper's Identity column.
+        id: "8b236c9f-f890-4078-97e1-5e8d8abe4680".into(),
+        // AuditData's CreationTime, not the d/M/yyyy wrapper "3/12/2025 7:31:34 AM".
+        time: utc(2025, 12, 3, 7, 31, 34, 0),
+        operation: "MailItemsAccessed".into(),
+        user: "claire@oculus.info".into(),
+        mailbox: String::new(),
+        mail: Some(Box::new(MailAccess {
+            // No OperationProperties.
+            access: AccessType::Unknown,
+            throttled: false,
+            operation_count: 1,
+            logon_type: None,
+            client_ip: "110.175.56.190".into(),
+            client_ip_raw: "110.175.56.190".into(),
+            client_info: "Client=OWA;Action=ViaProxy".into(),
+            session_id: String::new(),
+            app_id: String::new(),
+            client_app_id: String::new(),
+            folders: vec![],
+            synced_folder: None,
+        })),
+    };
+    assert_eq!(
+        got,
+        want,
+        "expected\n{}\ngot\n{}",
+        record_json(&want),
+        record_json(&got)
+    );
+}
+
+#[test]
+fn purview_full_csv_counts_match_an_independent_reading() {
+    let path = sample("d-purview-portal-export-2023-huntressctf-FULL.csv");
+    let ing = ingest_file(&path);
+    let inv = inventory(&ing);
+
+    // Independent: the csv crate, the Operation column and the AuditData CreationTime.
+    let by_operation = csv_column_counts(&path, "Operation");
+    let mut rdr = csv::Reader::from_path(&path).expect("CSV");
+    let mut times = Vec::new();
+    let mut ids = BTreeSet::new();
+    for row in rdr.deserialize::<BTreeMap<String, String>>() {
+        let row = row.expect("CSV row");
+        let audit: serde_json::Value =
+            serde_json::from_str(&row["AuditData"]).expect("AuditData JSON");
+        times.push(
+            audit["CreationTime"]
+                .as_str()
+                .expect("CreationTime")
+                .to_string(),
+        );
+        ids.insert(row["RecordId"].to_lowercase());
+    }
+    times.sort();
+    assert_eq!(times.len(), 219);
+    assert_eq!(by_operation.values().sum::<u64>(), 219);
+
+    assert_eq!(
+        (
+            inv.records,
+            inv.mail_items_accessed,
+            inv.other_operations,
+            inv.duplicates,
+            inv.malformed
+        ),
+        (219, 0, 219, 0, 0),
+        "(records, mail_items_accessed, other_operations, duplicates, malformed)\n{}",
+        describe(&ing)
+    );
+    assert_eq!(
+        inv.by_operation, by_operation,
+        "by_operation vs the CSV's Operation column"
+    );
+    assert_eq!(
+        (inv.first_time.clone(), inv.last_time.clone()),
+        (
+            Some(format!("{}Z", times[0])),
+            Some(format!("{}Z", times[218]))
+        ),
+        "first/last time vs AuditData CreationTime"
+    );
+    let got_ids: BTreeSet<String> = ing.records.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(got_ids, ids, "record ids vs the RecordId column");
+    assert_eq!(ing.files[0].shape, "purview-portal-csv");
+}
+
+#[test]
+fn management_api_content_blob() {
+    let ing = ingest_file(&sample("e-management-api-content-blob-response.json"));
+    let got: Vec<(String, i64, String, String)> = ing
+        .records
+        .iter()
+        .map(|r| (r.id.clone(), r.time, r.operation.clone(), r.user.clone()))
+        .collect();
+    let admin = "admin@contoso.onmicrosoft.com".to_string();
+    let want = vec![
+        (
+            "80c76bd2-9d81-4c57-a97a-accfc3443dca".to_string(),
+            utc(2015, 6, 29, 20, 3, 19, 0),
+            "PasswordLogonInitialAuthUsingPassword".to_string(),
+            admin.clone(),
+        ),
+        (
+            "4e655d3f-35fa-42e0-b050-264b2d255c7a".to_string(),
+            utc(2015, 6, 29, 20, 3, 34, 0),
+            "PasswordLogonInitialAuthUsingPassword".to_string(),
+            admin.clone(),
+        ),
+        (
+            "b567caf0-088e-4c1c-a4ea-633a1e3d66c8".to_string(),
+            utc(2015, 6, 29, 20, 4, 55, 0),
+            "Add User.".to_string(),
+            admin,
+        ),
+    ];
+    assert_eq!(got, want, "{}", describe(&ing));
+}
+
+#[test]
+fn exchange_item_records_are_other_operations() {
+    let ing = ingest_file(&sample(
+        "b-exchangeitem-item-parentfolder-elastic-beats.jsonl",
+    ));
+    let got: Vec<(String, String, String, bool)> = ing
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.operation.clone(),
+                r.user.clone(),
+                r.mailbox.clone(),
+                r.mail.is_some(),
+            )
+        })
+        .collect();
+    let want = vec![
+        (
+            "ModifyFolderPermissions".to_string(),
+            "S-1-5-18".to_string(),
+            "allcompany.4529848321.eqpfynvc@testsiem.onmicrosoft.com".to_string(),
+            false,
+        ),
+        (
+            "Create".to_string(),
+            "S-1-5-18".to_string(),
+            "siemtest@testsiem.onmicrosoft.com".to_string(),
+            false,
+        ),
+    ];
+    assert_eq!(got, want, "{}", describe(&ing));
+}
+
+/// A Graph page holds many records; a malformed one is reported at the page's first line
+/// (1) instead of the line its own object starts on (3), so in a page of 1,000 records every
+/// error points to line 1.
+#[test]
+#[ignore = "BUG: a malformed record inside a Graph {\"value\":[...]} page is reported at the page's line 1, not its own line 3"]
+fn graph_page_record_errors_point_at_the_record() {
+    let name = "f-graph-auditlogquery-records-doc-response.json";
+    let text = sample_text(name);
+    let line = text
+        .lines()
+        .position(|l| l.contains("\"@odata.type\": \"#microsoft.graph.security.auditLogRecord\""))
+        .expect("record") as u64;
+    // The record's `{` is on the line before its first key.
+    let ing = ingest_file(&sample(name));
+    assert_eq!(
+        malformed_lines(&ing),
+        vec![(line, "bad-time".to_string())],
+        "{}",
+        describe(&ing)
+    );
+}
