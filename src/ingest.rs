@@ -12,11 +12,12 @@
 use crate::error::{Error, Result};
 use crate::input::InputPath;
 use crate::input::decode::{
-    Compression, Encoding, HashState, HashingReader, Utf16Reader, decompress, read_up_to,
-    with_prefix,
+    Compression, Encoding, HashState, HashingReader, Utf16Reader, decompress, prefix_then_error,
+    read_up_to_partial, with_prefix,
 };
 use crate::input::frame::{
-    Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv, split_lines,
+    Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, element_lines, frame_csv,
+    split_lines, trim_record,
 };
 use crate::input::sniff::{self, Container};
 use crate::model::Record;
@@ -190,27 +191,6 @@ struct Worker {
     max_examples: usize,
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// The record inside a line: without surrounding white space and BOMs.
-fn trim_line(line: &[u8]) -> Range<usize> {
-    let mut s = 0;
-    let mut e = line.len();
-    loop {
-        if line[s..e].starts_with(BOM) {
-            s += 3;
-        } else if s < e && line[s].is_ascii_whitespace() {
-            s += 1;
-        } else {
-            break;
-        }
-    }
-    while e > s && line[e - 1].is_ascii_whitespace() {
-        e -= 1;
-    }
-    s..e
-}
-
 impl Worker {
     fn new(opts: &Options) -> Self {
         Worker {
@@ -267,7 +247,7 @@ impl Worker {
         while pos < len {
             let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(len, |i| pos + i);
             line += 1;
-            let r = trim_line(&bytes[pos..end]);
+            let r = trim_record(&bytes[pos..end]);
             let (s, e) = (pos + r.start, pos + r.end);
             pos = end + 1;
             if s == e {
@@ -302,14 +282,18 @@ impl Worker {
                 Framed::Value { line, range } => {
                     let outcomes = &mut self.outcomes;
                     outcomes.clear();
+                    let bytes = &batch.data[range.clone()];
                     match self
                         .parser
-                        .parse(&batch.data[range.clone()], |root, child| {
-                            normalize_top(root, child, outcomes)
-                        }) {
+                        .parse(bytes, |root, child| normalize_top(root, child, outcomes))
+                    {
                         Ok(()) => {
-                            for o in outcomes.drain(..) {
-                                p.outcome(*line, o, self.max_examples);
+                            // Records of a Graph page each get their own line.
+                            let offsets = element_lines(bytes);
+                            let exact = offsets.len() == outcomes.len();
+                            for (i, o) in outcomes.drain(..).enumerate() {
+                                let at = if exact { *line + offsets[i] } else { *line };
+                                p.outcome(at, o, self.max_examples);
                             }
                         }
                         Err(m) => p.malformed(*line, m, self.max_examples),
@@ -483,6 +467,7 @@ impl Producer<'_> {
                 let res = frame_csv(
                     data,
                     type_line,
+                    sniff::first_line_ends_crlf(head),
                     4096,
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
@@ -508,37 +493,36 @@ impl Producer<'_> {
     /// A compressed, UTF-16 or standard-input source, decoded on this thread.
     fn stream(&self, file: usize, raw: Box<dyn Read + Send>, report: &mut FileReport) {
         let state = HashState::new(self.opts.hash);
-        let mut raw: Box<dyn Read + Send> = Box::new(HashingReader::new(raw, state.clone()));
-        let res = (|| -> std::io::Result<Box<dyn Read + Send>> {
-            let head = read_up_to(&mut raw, 4)?;
-            report.compression = Compression::sniff(&head);
-            let mut r = decompress(report.compression, with_prefix(head, raw))?;
-            let head = read_up_to(&mut r, 4096)?;
-            report.encoding = Encoding::sniff(&head);
-            let mut r = with_prefix(head, r);
-            if report.encoding.is_utf16() {
-                r = Box::new(Utf16Reader::new(r));
+        let raw: Box<dyn Read + Send> = Box::new(HashingReader::new(raw, state.clone()));
+        // A stream that breaks off while it is sniffed keeps the bytes read before the break:
+        // they are framed as usual and the break is reported when the framer reaches it.
+        let sniff = |r: Box<dyn Read + Send>, n: usize| {
+            let mut r = r;
+            match read_up_to_partial(&mut r, n) {
+                (head, None) => (head.clone(), with_prefix(head, r)),
+                (head, Some(e)) => (head.clone(), prefix_then_error(head, e)),
             }
-            Ok(r)
-        })();
-        let mut r = match res {
+        };
+        let (head, raw) = sniff(raw, 4);
+        report.compression = Compression::sniff(&head);
+        let r = match decompress(report.compression, raw) {
             Ok(r) => r,
             Err(e) => {
                 report.error = Some(format!("cannot read: {e}"));
                 return self.finish_stream(&state, report);
             }
         };
-        let head = match read_up_to(&mut r, SNIFF_BYTES) {
-            Ok(h) => h,
-            Err(e) => {
-                report.error = Some(format!("cannot read: {e}"));
-                return self.finish_stream(&state, report);
-            }
-        };
+        let (head, mut r) = sniff(r, 4096);
+        report.encoding = Encoding::sniff(&head);
+        if report.encoding.is_utf16() {
+            r = Box::new(Utf16Reader::new(r));
+        }
+        let (head, r) = sniff(r, SNIFF_BYTES);
         let container = sniff::sniff_container(&head);
         report.container = container.as_str().to_string();
         report.shape = shape_of(&container, &head);
-        let mut r = with_prefix(head, r);
+        let crlf = sniff::first_line_ends_crlf(&head);
+        let mut r = r;
         let mut seq = 0;
         let mut last = 0u64;
         let tick = |last: &mut u64| {
@@ -592,6 +576,7 @@ impl Producer<'_> {
                 let res = frame_csv(
                     &mut r,
                     type_line,
+                    crlf,
                     4096,
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
@@ -792,7 +777,7 @@ fn merge(
         }
         all_records.push(p.records);
     }
-    examples.sort_by(|a, b| (a.file, a.line, a.kind).cmp(&(b.file, b.line, b.kind)));
+    examples.sort_by_key(|e| (e.file, e.line, e.kind));
     let mut per_kind: BTreeMap<MalformedKind, usize> = BTreeMap::new();
     examples.retain(|e| {
         let n = per_kind.entry(e.kind).or_default();

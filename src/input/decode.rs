@@ -102,9 +102,45 @@ pub fn with_prefix(prefix: Vec<u8>, rest: Box<dyn Read + Send>) -> Box<dyn Read 
 
 /// Reads up to `n` bytes (fewer only at the end of the stream).
 pub fn read_up_to(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(n);
-    r.take(n as u64).read_to_end(&mut buf)?;
-    Ok(buf)
+    let (buf, err) = read_up_to_partial(r, n);
+    match err {
+        Some(e) => Err(e),
+        None => Ok(buf),
+    }
+}
+
+/// Reads up to `n` bytes; on a read error returns what was read before it, and the error.
+pub fn read_up_to_partial(r: &mut dyn Read, n: usize) -> (Vec<u8>, Option<io::Error>) {
+    let mut buf = vec![0u8; n];
+    let mut filled = 0;
+    while filled < n {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(filled);
+                return (buf, Some(e));
+            }
+        }
+    }
+    buf.truncate(filled);
+    (buf, None)
+}
+
+/// Reads `prefix`, then fails once with `err` (a stream that broke off while it was sniffed:
+/// the bytes before the break are still read, and the break is still reported).
+pub fn prefix_then_error(prefix: Vec<u8>, err: io::Error) -> Box<dyn Read + Send> {
+    struct FailOnce(Option<io::Error>);
+    impl Read for FailOnce {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            match self.0.take() {
+                Some(e) => Err(e),
+                None => Ok(0),
+            }
+        }
+    }
+    Box::new(io::Cursor::new(prefix).chain(FailOnce(Some(err))))
 }
 
 /// UTF-16LE to UTF-8, streaming. Unpaired surrogates become U+FFFD; a BOM is dropped.

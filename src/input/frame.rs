@@ -37,7 +37,7 @@ pub fn split_lines(data: &[u8], target: usize, max_record: usize) -> Vec<Piece> 
         let line_start = memchr::memrchr(b'\n', &data[start..cand - 1])
             .map(|p| start + p + 1)
             .unwrap_or(start);
-        if end - line_start > max_record {
+        if trim_record(&data[line_start..end]).len() > max_record {
             if line_start > start {
                 out.push(Piece::Lines(start..line_start));
             }
@@ -124,17 +124,21 @@ impl<R: Read> BlockReader<R> {
             buf.truncate(nl + 1);
             return Some(Block::Lines(buf));
         }
-        // One line fills the whole block: read on to its end, up to the limit.
+        // One line fills the whole block: read on to its end, up to the limit. Only the
+        // bytes read since the last look are searched, so a long line costs linear time.
+        let mut scanned = buf.len();
         loop {
-            if let Some(nl) = memchr::memchr(b'\n', &buf) {
+            if let Some(i) = memchr::memchr(b'\n', &buf[scanned..]) {
+                let nl = scanned + i;
                 self.carry.extend_from_slice(&buf[nl + 1..]);
                 buf.truncate(nl + 1);
                 break;
             }
+            scanned = buf.len();
             if self.eof {
                 break;
             }
-            if buf.len() > self.max_record {
+            if trim_record(&buf).len() > self.max_record {
                 // Skip the rest of the line without keeping it.
                 let mut skipped = buf.len();
                 loop {
@@ -155,11 +159,33 @@ impl<R: Read> BlockReader<R> {
             let want = self.block;
             self.read_more(&mut buf, want);
         }
-        if buf.len() > self.max_record {
+        if trim_record(&buf).len() > self.max_record {
             return Some(Block::LongLine(buf.len()));
         }
         Some(Block::Lines(buf))
     }
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The record inside a line: without surrounding white space (the newline, a CR) and BOMs.
+/// The record limit applies to this length, wherever a line is measured.
+pub fn trim_record(line: &[u8]) -> Range<usize> {
+    let mut s = 0;
+    let mut e = line.len();
+    loop {
+        if line[s..e].starts_with(BOM) {
+            s += 3;
+        } else if s < e && line[s].is_ascii_whitespace() {
+            s += 1;
+        } else {
+            break;
+        }
+    }
+    while e > s && line[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    s..e
 }
 
 /// One framed JSON value in a [`ValueBatch`].
@@ -349,6 +375,63 @@ impl JsonFramer {
     }
 }
 
+/// For a framed value holding records (a Graph `{"value":[...]}` page, an array), the line
+/// offset of each record from the value's first line: the objects that are elements of the
+/// top-level array or of the top-level object's `value` array, in order. Empty for a plain
+/// record.
+pub fn element_lines(value: &[u8]) -> Vec<u64> {
+    const OBJECT: u8 = 0;
+    const ARRAY: u8 = 1;
+    const RECORDS: u8 = 2;
+    let mut out = Vec::new();
+    let mut line = 0u64;
+    let mut in_str = false;
+    let mut esc = false;
+    let mut str_start = 0;
+    let mut last_key: &[u8] = b"";
+    let mut stack: Vec<u8> = Vec::new();
+    for (i, &b) in value.iter().enumerate() {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+                if stack.len() == 1 {
+                    last_key = &value[str_start..i];
+                }
+            } else if b == b'\n' {
+                line += 1;
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_str = true;
+                str_start = i + 1;
+            }
+            b'\n' => line += 1,
+            b'{' => {
+                if stack.last() == Some(&RECORDS) {
+                    out.push(line);
+                }
+                stack.push(OBJECT);
+            }
+            b'[' => {
+                let records = stack.is_empty()
+                    || (stack.len() == 1 && stack[0] == OBJECT && last_key == b"value");
+                stack.push(if records { RECORDS } else { ARRAY });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// One CSV row: its line and its cells, or why it cannot be read.
 #[derive(Debug)]
 pub struct Row {
@@ -365,9 +448,12 @@ pub struct RowBatch {
 
 /// Frames a CSV export: skips a `#TYPE` line, reads the header, then sends rows in batches.
 /// Quoted cells may span lines (Purview's AuditData does); rows keep the line they start on.
+/// `crlf`: the file ends its lines with CRLF, for which the `csv` crate reports every record
+/// after the first one line early (it consumes the `\n` at the start of the next record).
 pub fn frame_csv(
     reader: impl Read,
     type_line: bool,
+    crlf: bool,
     batch_rows: usize,
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(RowBatch),
@@ -381,13 +467,22 @@ pub fn frame_csv(
     let mut header: Option<std::sync::Arc<Vec<String>>> = None;
     let mut skipped_type = !type_line;
     let mut rows = Vec::new();
+    let mut first = true;
+    let fix = |line: u64, first: bool| if crlf && !first { line + 1 } else { line };
     loop {
-        let line = rdr.position().line();
+        let line = fix(rdr.position().line(), first);
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => match e.kind() {
                 csv::ErrorKind::Io(_) => {
+                    // Rows read before the stream broke off are still records.
+                    if !rows.is_empty() {
+                        emit(RowBatch {
+                            header: header.clone().unwrap_or_default(),
+                            rows: std::mem::take(&mut rows),
+                        });
+                    }
                     return Err(io::Error::other(e.to_string()));
                 }
                 _ => {
@@ -399,7 +494,8 @@ pub fn frame_csv(
                 }
             },
         }
-        let line = rec.position().map(|p| p.line()).unwrap_or(line);
+        let line = rec.position().map_or(line, |p| fix(p.line(), first));
+        first = false;
         if !skipped_type {
             skipped_type = true;
             if rec.get(0).is_some_and(|c| c.starts_with(b"#TYPE")) {
@@ -533,5 +629,18 @@ mod tests {
                 "split at {split}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod element_tests {
+    use super::element_lines;
+
+    #[test]
+    fn records_of_pages_and_arrays_but_not_of_a_plain_record() {
+        let page = b"{\"@odata.context\":\"x\",\n\"value\":[\n{\"id\":1,\"Folders\":[{\"a\":1}]},\n\n{\"id\":2}]}";
+        assert_eq!(element_lines(page), vec![2, 4]);
+        assert_eq!(element_lines(b"[{\"a\":[{}]},\n{}]"), vec![0, 1]);
+        assert!(element_lines(b"{\"Folders\":[{\"Path\":\"\\\\Inbox\"}],\"value\":1}").is_empty());
     }
 }

@@ -57,6 +57,11 @@ fn first_line(b: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// True when the first line ends with CRLF (Purview and Export-Csv files do).
+pub fn first_line_ends_crlf(head: &[u8]) -> bool {
+    memchr::memchr(b'\n', head).is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+}
+
 /// Splits a CSV header line into trimmed column names.
 pub fn header_columns(line: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(line);
@@ -81,13 +86,21 @@ pub fn sniff_container(head: &[u8]) -> Container {
     match c {
         b'[' => Container::Json,
         b'{' => {
-            // NDJSON when the first line is one whole object; otherwise a pretty-printed or
-            // multi-line JSON document.
-            let line = first_line(b);
-            let whole = memchr::memchr(b'\n', b).is_some() || b.len() == head.len();
-            if !whole
-                || (line.trim_ascii_end().ends_with(b"}") && !crate::parse::is_unterminated(line))
-            {
+            // NDJSON when a line within the first few is one whole object (the first line
+            // itself may be cut mid-record); otherwise a pretty-printed or multi-line JSON
+            // document, whose lines are never whole objects.
+            if memchr::memchr(b'\n', b).is_none() && b.len() < head.len() {
+                return Container::Ndjson; // one line longer than the sniffing window
+            }
+            let whole_object = |line: &[u8]| {
+                let t = line.trim_ascii();
+                t.starts_with(b"{") && t.ends_with(b"}") && !crate::parse::is_unterminated(t)
+            };
+            let mut lines = b
+                .split(|&c| c == b'\n')
+                .filter(|l| !l.trim_ascii().is_empty());
+            let first = lines.next().unwrap_or_default();
+            if whole_object(first) || lines.take(8).any(whole_object) {
                 Container::Ndjson
             } else {
                 Container::Json

@@ -112,10 +112,42 @@ pub fn classify(bytes: &[u8], err: &simd_json::Error) -> Malformed {
             ),
         );
     }
+    // simd-json reports some errors (a bad escape) at byte 0; find the place ourselves.
+    let at = locate_string_error(bytes).unwrap_or(err.index());
     Malformed::new(
         MalformedKind::InvalidJson,
-        format!("invalid JSON near byte {}: {:?}", err.index(), err.error()),
+        format!("invalid JSON near byte {at}: {:?}", err.error()),
     )
+}
+
+/// The first byte of an invalid escape or a raw control character inside a JSON string.
+fn locate_string_error(bytes: &[u8]) -> Option<usize> {
+    let mut in_str = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !in_str {
+            in_str = b == b'"';
+        } else if b == b'"' {
+            in_str = false;
+        } else if b < 0x20 {
+            return Some(i);
+        } else if b == b'\\' {
+            match bytes.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
+                Some(b'u')
+                    if bytes
+                        .get(i + 2..i + 6)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+                {
+                    i += 5
+                }
+                _ => return Some(i),
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// True when JSON text stops inside a string or with objects or arrays still open.

@@ -659,7 +659,7 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
             _ => None,
         }),
         Field::Str(s) if s.trim_start().starts_with('{') => parser
-            .parse_str(s, |root, p| parent_folder(root, p))
+            .parse_str(s, parent_folder)
             .map_err(|m| m.context("Item"))?,
         _ => Ok(None),
     }

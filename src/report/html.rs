@@ -487,9 +487,9 @@ pub fn render(rep: &Report<'_, '_>) -> String {
             "off"
         }
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<p class=\"muted\">mailscope {}{}</p></body></html>\n",
+        "<p class=\"muted\">mailscope {}{}</p></body></html>",
         esc(env!("CARGO_PKG_VERSION")),
         rep.generated_at
             .as_deref()

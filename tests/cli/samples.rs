@@ -122,11 +122,11 @@ fn expectations() -> BTreeMap<&'static str, Outcome> {
         "e-management-api-list-content-response.json",
         expect("json", 0, 0, &[(2, "not-a-record")], None),
     );
-    // The Graph doc example has "createdDateTime": "String (timestamp)". The page starts on
-    // line 1 (see `graph_page_record_errors_point_at_the_record` for the record's own line).
+    // The Graph doc example has "createdDateTime": "String (timestamp)"; the record's own
+    // object starts on line 3 of the page.
     add(
         "f-graph-auditlogquery-records-doc-response.json",
-        expect("json", 0, 0, &[(1, "bad-time")], None),
+        expect("json", 0, 0, &[(3, "bad-time")], None),
     );
     add(
         "f-graph-auditlogquery-records-mailitemsaccessed-SHAPE.json",
@@ -603,11 +603,9 @@ fn prophecy_raw_text_is_invalid_json_with_its_line() {
     assert!(ing.records.is_empty());
 }
 
-/// The record starts at byte 2 of the file (line 2); its unescaped `\I` is 1290 bytes into
-/// the record. The reason says "invalid JSON near byte 0", which points an investigator to
-/// the wrong place.
+/// Regression: the record starts at byte 2 of the file (line 2); its unescaped `\I` is 1290
+/// bytes into the record, and the reason points there, not at byte 0.
 #[test]
-#[ignore = "BUG: invalid-json reason says 'near byte 0' for an InvalidEscape 1290 bytes into the record"]
 fn invalid_json_reason_points_near_the_error() {
     let text = sample_text("a-bind-office365itpros-prophecy-raw.txt");
     let record_start = text.find('{').expect("{");
@@ -802,11 +800,10 @@ fn exchange_item_records_are_other_operations() {
     assert_eq!(got, want, "{}", describe(&ing));
 }
 
-/// A Graph page holds many records; a malformed one is reported at the page's first line
-/// (1) instead of the line its own object starts on (3), so in a page of 1,000 records every
-/// error points to line 1.
+/// A Graph page holds many records; a malformed one is reported at the line its own object
+/// starts on (3), not at the page's first line, so that in a page of 1,000 records every
+/// error points to its record.
 #[test]
-#[ignore = "BUG: a malformed record inside a Graph {\"value\":[...]} page is reported at the page's line 1, not its own line 3"]
 fn graph_page_record_errors_point_at_the_record() {
     let name = "f-graph-auditlogquery-records-doc-response.json";
     let text = sample_text(name);
