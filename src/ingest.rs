@@ -694,10 +694,11 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
                 let (stop, partials) = (&stop, &partials);
                 s.spawn(move |_| {
                     let mut worker = Worker::new(opts);
+                    // After a --strict stop the producer sends nothing more, but the work it
+                    // sent before is still parsed: every piece earlier in input order than the
+                    // one that stopped the run is read, so the malformed record reported is
+                    // the first one, whatever the thread count.
                     for work in rx.iter() {
-                        if stop.load(Ordering::Relaxed) {
-                            continue; // drain, so that the producer is never blocked
-                        }
                         let p = worker.process(work, &free_tx);
                         if opts.strict && p.malformed.iter().any(|&n| n > 0) {
                             stop.store(true, Ordering::Relaxed);
