@@ -27,3 +27,5 @@ mod props;
 mod samples;
 #[path = "cli/scope.rs"]
 mod scope;
+#[path = "cli/fuzz_fixtures.rs"]
+mod fuzz_fixtures;
