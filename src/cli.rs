@@ -102,6 +102,14 @@ pub struct FilterArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DateOrderArg {
+    /// Month first: 5/6/2024 is 6 May.
+    Mdy,
+    /// Day first: 5/6/2024 is 5 June.
+    Dmy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AccessArg {
     Bind,
     Sync,
@@ -200,6 +208,11 @@ pub struct RunArgs {
     /// How many malformed records to print on stderr before summarising.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_warnings: usize,
+    /// How to read an ambiguous locale date such as 5/6/2024 in a record that has no ISO time
+    /// of its own (Search-MailboxAuditLog's LastAccessed): mdy (US) or dmy. Without it such
+    /// records are reported as bad-time.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub date_order: Option<DateOrderArg>,
     /// Bytes of NDJSON per parallel work unit (for tests and benchmarks).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, hide = true)]
     pub chunk_bytes: usize,

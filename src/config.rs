@@ -25,6 +25,10 @@ pub fn ingest_options(run: &RunArgs, hash: bool) -> Result<Options> {
     o.max_record = run.max_record_bytes;
     o.chunk_bytes = run.chunk_bytes.max(1);
     o.strict = run.strict;
+    o.date_order = run.date_order.map(|d| match d {
+        crate::cli::DateOrderArg::Mdy => crate::parse::fields::DateOrder::MonthFirst,
+        crate::cli::DateOrderArg::Dmy => crate::parse::fields::DateOrder::DayFirst,
+    });
     o.progress = !run.quiet;
     o.hash = hash;
     Ok(o)

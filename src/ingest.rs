@@ -52,6 +52,9 @@ pub struct Options {
     pub progress: bool,
     /// How many malformed records of each kind to keep with their place.
     pub max_examples: usize,
+    /// How to read an ambiguous locale date (`5/6/2024`) when a record has no ISO time;
+    /// `None`: such a record is malformed (`bad-time`).
+    pub date_order: Option<crate::parse::fields::DateOrder>,
 }
 
 impl Default for Options {
@@ -64,6 +67,7 @@ impl Default for Options {
             hash: true,
             progress: false,
             max_examples: 20,
+            date_order: None,
         }
     }
 }
@@ -193,9 +197,11 @@ struct Worker {
 
 impl Worker {
     fn new(opts: &Options) -> Self {
+        let mut parser = JsonParser::new();
+        parser.date_order = opts.date_order;
         Worker {
             chunk: Vec::new(),
-            parser: JsonParser::new(),
+            parser,
             outcomes: Vec::new(),
             max_record: opts.max_record,
             max_examples: opts.max_examples,

@@ -179,6 +179,8 @@ pub fn is_unterminated(bytes: &[u8]) -> bool {
 /// A simd-json parser whose buffers are reused from record to record. Nested JSON (AuditData
 /// held as a string, Sentinel's `Folders` string) is parsed by a child parser, also reused.
 pub struct JsonParser {
+    /// How to read ambiguous locale dates (`5/6/2024`); `None`: such a date is malformed.
+    pub date_order: Option<crate::parse::fields::DateOrder>,
     buf: Vec<u8>,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
@@ -194,6 +196,7 @@ impl Default for JsonParser {
 impl JsonParser {
     pub fn new() -> Self {
         JsonParser {
+            date_order: None,
             buf: Vec::new(),
             buffers: Buffers::new(4096),
             tape: None,
@@ -212,6 +215,7 @@ impl JsonParser {
         self.buf.extend_from_slice(bytes);
         self.buf.resize(bytes.len() + INPUT_PADDING, 0);
         let JsonParser {
+            date_order,
             buf,
             buffers,
             tape,
@@ -223,6 +227,7 @@ impl JsonParser {
             return Err(classify(bytes, &e));
         }
         let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
+        child.date_order = *date_order;
         let r = f(Field::from_nodes(&t.0), child);
         *tape = Some(t.reset());
         Ok(r)
@@ -247,6 +252,7 @@ impl JsonParser {
         f: impl FnOnce(Field<'_>, &mut JsonParser) -> R,
     ) -> Result<R, Malformed> {
         let JsonParser {
+            date_order,
             buffers,
             tape,
             child,
@@ -259,6 +265,7 @@ impl JsonParser {
             return Err(classify(original, &e));
         }
         let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
+        child.date_order = *date_order;
         let r = f(Field::from_nodes(&t.0), child);
         *tape = Some(t.reset());
         Ok(r)

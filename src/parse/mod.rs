@@ -231,6 +231,7 @@ fn scan(obj: Obj<'_>) -> Slots<'_> {
         "userPrincipalName" => put(&mut s.user, 2, v),
         "userId" => put(&mut s.user, 3, v),
         "UserId_" => put(&mut s.user, 4, v),
+        "LogonUserDisplayName" => put(&mut s.user, 5, v),
         "MailboxOwnerUPN" => put(&mut s.mailbox, 0, v),
         "ClientIPAddress" => put(&mut s.ip, 0, v),
         "Client_IPAddress" => put(&mut s.ip, 1, v),
@@ -333,7 +334,7 @@ fn not_an_object(what: &str) -> Outcome {
     ))
 }
 
-fn parse_time_field(f: Field<'_>) -> Result<i64, String> {
+fn parse_time_field(f: Field<'_>, order: Option<DateOrder>) -> Result<i64, String> {
     let t = match f {
         // PowerShell 5.1 date object: {"value":"/Date(ms)/","DateTime":"Wednesday, ..."}
         Field::Obj(o) => o
@@ -342,8 +343,14 @@ fn parse_time_field(f: Field<'_>) -> Result<i64, String> {
             .unwrap_or_default(),
         other => other.text_or_empty(),
     };
-    parse_any_time(&t).map_err(|e| match e {
-        TimeError::AmbiguousLocale => format!("time '{t}' is ambiguous (day-first or month-first)"),
+    let parsed = match order {
+        Some(o) => parse_time_ordered(&t, o),
+        None => parse_any_time(&t),
+    };
+    parsed.map_err(|e| match e {
+        TimeError::AmbiguousLocale => format!(
+            "time '{t}' is ambiguous (day-first or month-first; say which with --date-order)"
+        ),
         TimeError::Unparseable => format!("time '{t}' is not a date"),
     })
 }
@@ -351,10 +358,11 @@ fn parse_time_field(f: Field<'_>) -> Result<i64, String> {
 fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonParser) -> Outcome {
     // The AuditData's own time first; the wrapper's only as a fallback.
     // See: ../shared/docs/formats.md, "Order events by AuditData's own time".
-    let own_time = val(a.time).map(parse_time_field);
+    let order = parser.date_order;
+    let own_time = val(a.time).map(|f| parse_time_field(f, order));
     let time = match (own_time, wrapper.and_then(|w| val(w.time))) {
         (Some(Ok(t)), _) => Ok(t),
-        (own, Some(wt)) => parse_time_field(wt).map_err(|e| match own {
+        (own, Some(wt)) => parse_time_field(wt, order).map_err(|e| match own {
             Some(Err(own_err)) => own_err,
             _ => e,
         }),

@@ -820,3 +820,84 @@ fn graph_page_record_errors_point_at_the_record() {
         describe(&ing)
     );
 }
+
+/// A Search-MailboxAuditLog -ShowDetails Export-Csv row (the header sample, with the values of
+/// the reconstructed list sample): message ids only in AggregatedRecordFoldersData,
+/// OperationProperties as `Name:Value` text, LogonType as a name, and LastAccessed as the only
+/// time, in locale text: ambiguous without --date-order, 4 January with mdy.
+#[test]
+fn search_mailboxauditlog_csv_row_with_date_order() {
+    let header = sample_text("i-search-mailboxauditlog-showdetails-exportcsv-header.csv");
+    let cols: Vec<String> = header
+        .trim()
+        .split(',')
+        .map(|c| c.trim_matches('"').to_string())
+        .collect();
+    let value = |c: &str| -> String {
+        match c {
+            "Operation" => "MailItemsAccessed".into(),
+            "OperationResult" => "Succeeded".into(),
+            "LogonType" | "InternalLogonType" => "Owner".into(),
+            "ClientIPAddress" => "[2001:db8::7]:443".into(),
+            "ClientInfoString" => "Client=OWA;Action=ViaProxy".into(),
+            "MailboxOwnerUPN" => "Admin@Contoso.example".into(),
+            "SessionId" => "83cfdb36-f76f-4f64-aafd-8092c3c5c630".into(),
+            "OperationProperties" => "MailAccessType:Bind IsThrottled:False".into(),
+            "AuditOperationsCountInAggregatedRecord" => "2".into(),
+            "AggregatedRecordFoldersData" => r#"[{"Id":"LgAAAABLy1EVJMgjR08x3DbRqCQZAQBoehgC2DSJT5aSH/QIKem4AAAAAAEMAAAB","Path":"\\Inbox","FolderItems":[{"InternetMessageId":"<SN2PR00MB01571C097EE2C3C01A5F3469B58E0@SN2PR00MB0157.namprd00.prod.outlook.com>"},{"InternetMessageId":"<SN2PR00MB01577327C464992FC9DCC85EB58E0@SN2PR00MB0157.namprd00.prod.outlook.com>"}]}]"#.into(),
+            "LastAccessed" => "1/4/2019 3:15:00 PM".into(),
+            "Identity" => "AAMkADBjNGF1NTM4LW3NTktNGJjMS1iYj15".into(),
+            "IsValid" => "True".into(),
+            "ObjectState" => "New".into(),
+            _ => String::new(),
+        }
+    };
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record(&cols).unwrap();
+    w.write_record(cols.iter().map(|c| value(c))).unwrap();
+    let bytes = w.into_inner().unwrap();
+    let dir = tempdir();
+    let path = write(dir.path(), "mailboxauditlog.csv", &bytes);
+
+    let ing = ingest_file(&path);
+    assert_eq!(
+        malformed_lines(&ing),
+        vec![(2, "bad-time".to_string())],
+        "{}",
+        describe(&ing)
+    );
+    assert!(
+        ing.malformed_examples[0].why.contains("--date-order"),
+        "{}",
+        describe(&ing)
+    );
+
+    let mut o = opts(2, 4 << 20);
+    o.date_order = Some(mailscope::parse::fields::DateOrder::MonthFirst);
+    let ing = ingest_with(&[path], &o);
+    assert_eq!(ing.records.len(), 1, "{}", describe(&ing));
+    let r = &ing.records[0];
+    let m = r.mail.as_deref().unwrap();
+    assert_eq!(
+        mailscope::parse::fields::format_time(r.time),
+        "2019-01-04T15:15:00Z"
+    );
+    assert_eq!(r.mailbox, "admin@contoso.example");
+    assert_eq!(m.access, mailscope::model::AccessType::Bind);
+    assert_eq!((m.logon_type, m.operation_count), (Some(0), 2));
+    assert_eq!(m.client_ip, "2001:db8::7");
+    let ids: Vec<&str> = m
+        .items()
+        .map(|(_, i)| i.internet_message_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "sn2pr00mb01571c097ee2c3c01a5f3469b58e0@sn2pr00mb0157.namprd00.prod.outlook.com",
+            "sn2pr00mb01577327c464992fc9dcc85eb58e0@sn2pr00mb0157.namprd00.prod.outlook.com"
+        ]
+    );
+    assert_eq!(r.id, "aamkadbjngf1ntm4lw3ntktngjjms1iyj15");
+}
