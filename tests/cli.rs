@@ -17,6 +17,8 @@ mod util;
 mod bad_input;
 #[path = "cli/equivalence.rs"]
 mod equivalence;
+#[path = "cli/fuzz_fixtures.rs"]
+mod fuzz_fixtures;
 #[path = "cli/investigate.rs"]
 mod investigate;
 #[path = "cli/process.rs"]
@@ -27,5 +29,3 @@ mod props;
 mod samples;
 #[path = "cli/scope.rs"]
 mod scope;
-#[path = "cli/fuzz_fixtures.rs"]
-mod fuzz_fixtures;
