@@ -38,7 +38,8 @@ pub struct Context<'r> {
 pub struct Access<'r> {
     /// Index of the record in [`Accesses::records`].
     pub rec: u32,
-    pub ctx: Context<'r>,
+    /// Index of the access context in [`Accesses::contexts`].
+    pub ctx: u32,
     pub message: &'r str,
     pub size: Option<u64>,
     pub time: Nanos,
@@ -50,12 +51,32 @@ pub struct Access<'r> {
 pub struct Accesses<'r> {
     /// MailItemsAccessed records that passed the filter, sorted by (time, id).
     pub records: Vec<&'r Record>,
+    /// The distinct access contexts, interned.
+    pub contexts: Vec<Context<'r>>,
+    /// Every (record, context) pair: a bind record is in one context per folder it names
+    /// (the folder is part of the context); a record that names none is in one context with
+    /// an empty folder.
+    pub record_contexts: Vec<(u32, u32)>,
     /// Every message listed by a non-sync record, de-duplicated (see `kept`), in a stable
-    /// order (key, then time).
+    /// order (context, message, time).
     pub items: Vec<Access<'r>>,
 }
 
 const SHARDS: usize = 256;
+
+fn context_of<'r>(r: &'r Record, folder: &'r str) -> Option<Context<'r>> {
+    let m = r.mail.as_deref()?;
+    Some(Context {
+        mailbox: &r.mailbox,
+        user: &r.user,
+        client_ip: &m.client_ip,
+        client_info: &m.client_info,
+        session_id: &m.session_id,
+        logon_type: m.logon_type,
+        access: m.access,
+        folder,
+    })
+}
 
 impl<'r> Accesses<'r> {
     /// Collects the MailItemsAccessed records that pass `keep` and de-duplicates their accesses.
@@ -64,6 +85,42 @@ impl<'r> Accesses<'r> {
             .par_iter()
             .filter(|r| r.mail.is_some() && keep(r))
             .collect();
+        // Intern the contexts (records are in a stable order, so ids are too).
+        let mut ids: ahash::AHashMap<Context<'r>, u32> = ahash::AHashMap::new();
+        let mut contexts = Vec::new();
+        let mut record_contexts = Vec::new();
+        let mut intern = |c: Context<'r>| {
+            *ids.entry(c).or_insert_with(|| {
+                contexts.push(c);
+                (contexts.len() - 1) as u32
+            })
+        };
+        // Per record, the context id of each of its folders (bind records only).
+        let mut folder_ctx: Vec<Vec<u32>> = Vec::with_capacity(selected.len());
+        for (i, r) in selected.iter().enumerate() {
+            let m = r
+                .mail
+                .as_deref()
+                .expect("selected records are MailItemsAccessed");
+            let mut per_folder = Vec::with_capacity(m.folders.len());
+            if m.access != AccessType::Sync {
+                if m.folders.is_empty() {
+                    if let Some(c) = context_of(r, "") {
+                        record_contexts.push((i as u32, intern(c)));
+                    }
+                }
+                for f in &m.folders {
+                    if let Some(c) = context_of(r, &f.path) {
+                        let id = intern(c);
+                        per_folder.push(id);
+                        record_contexts.push((i as u32, id));
+                    }
+                }
+            }
+            folder_ctx.push(per_folder);
+        }
+        record_contexts.sort_unstable();
+        record_contexts.dedup();
         let hasher = ahash::RandomState::with_seeds(7, 11, 13, 17);
         // Partition: each worker fills its own shards; the shards are then concatenated.
         let per_worker: Vec<Vec<Vec<Access>>> = selected
@@ -72,10 +129,24 @@ impl<'r> Accesses<'r> {
             .map(|(chunk_no, chunk)| {
                 let mut shards: Vec<Vec<Access>> = (0..SHARDS).map(|_| Vec::new()).collect();
                 for (i, r) in chunk.iter().enumerate() {
-                    let rec = (chunk_no * 4096 + i) as u32;
-                    for a in accesses_of(rec, r) {
-                        let s = shard_of(&hasher, &(&a.ctx, a.message), SHARDS);
-                        shards[s].push(a);
+                    let rec = chunk_no * 4096 + i;
+                    let m = r
+                        .mail
+                        .as_deref()
+                        .expect("selected records are MailItemsAccessed");
+                    for (f, &ctx) in m.folders.iter().zip(&folder_ctx[rec]) {
+                        for it in &f.items {
+                            let a = Access {
+                                rec: rec as u32,
+                                ctx,
+                                message: &it.internet_message_id,
+                                size: it.size_bytes,
+                                time: r.time,
+                                kept: true,
+                            };
+                            let s = shard_of(&hasher, &(ctx, a.message), SHARDS);
+                            shards[s].push(a);
+                        }
                     }
                 }
                 shards
@@ -96,6 +167,8 @@ impl<'r> Accesses<'r> {
             .collect();
         Accesses {
             records: selected,
+            contexts,
+            record_contexts,
             items,
         }
     }
@@ -103,46 +176,20 @@ impl<'r> Accesses<'r> {
     pub fn record(&self, a: &Access<'r>) -> &'r Record {
         self.records[a.rec as usize]
     }
+
+    pub fn ctx(&self, a: &Access<'r>) -> &Context<'r> {
+        &self.contexts[a.ctx as usize]
+    }
 }
 
-/// The accesses a record lists (none for a sync record: it names a folder, not messages).
-pub fn accesses_of(rec: u32, r: &Record) -> impl Iterator<Item = Access<'_>> {
-    let m = r.mail.as_deref();
-    let folders = match m {
-        Some(m) if m.access != AccessType::Sync => m.folders.as_slice(),
-        _ => &[],
-    };
-    folders.iter().flat_map(move |f| {
-        let m = m.expect("folders come from the record's mail part");
-        let ctx = Context {
-            mailbox: &r.mailbox,
-            user: &r.user,
-            client_ip: &m.client_ip,
-            client_info: &m.client_info,
-            session_id: &m.session_id,
-            logon_type: m.logon_type,
-            access: m.access,
-            folder: &f.path,
-        };
-        f.items.iter().map(move |it| Access {
-            rec,
-            ctx,
-            message: &it.internet_message_id,
-            size: it.size_bytes,
-            time: r.time,
-            kept: true,
-        })
-    })
-}
-
-/// Sorts one shard by (key, time, record) and applies the one-hour rule to each key's
-/// occurrences: an occurrence is kept when it comes more than [`DEDUP_WINDOW`] after the
-/// last kept one. Two records of the same key at the same time are one access.
+/// Sorts one shard by (context, message, time, record) and applies the one-hour rule to each
+/// key's occurrences: an occurrence is kept when it comes more than [`DEDUP_WINDOW`] after
+/// the last kept one. Two records of the same key at the same time are one access.
 pub fn dedup_shard(shard: &mut [Access<'_>]) {
     shard.sort_unstable_by(|a, b| {
         (a.ctx, a.message, a.time, a.rec).cmp(&(b.ctx, b.message, b.time, b.rec))
     });
-    let mut last: Option<(Context, &str, Nanos)> = None;
+    let mut last: Option<(u32, &str, Nanos)> = None;
     for a in shard.iter_mut() {
         a.kept = match last {
             Some((ctx, msg, kept_at)) if ctx == a.ctx && msg == a.message => {

@@ -1,10 +1,14 @@
 //! `contexts`: bind accesses aggregated per access context (Microsoft's eight properties plus
 //! AppId and ClientAppId), or per fewer keys (`--by`).
+//!
+//! Aggregation runs in two steps: per full context (an interned context id plus the two app
+//! ids, no string is copied or hashed per access) in parallel with an associative merge, then
+//! a projection of the few full contexts onto the requested keys.
 
-use super::access::{Access, Accesses};
-use crate::model::{AccessType, Nanos, Record};
+use super::access::{Access, Accesses, Context};
+use crate::model::{LOGON_TYPE_NAMES, Nanos};
 use ahash::{AHashMap, AHashSet};
-use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// A property a context can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -50,22 +54,29 @@ impl Key {
         }
     }
 
-    fn value(self, r: &Record, folder: &str) -> String {
-        let Some(m) = r.mail.as_deref() else {
-            return String::new();
-        };
+    fn value<'r>(self, c: &Context<'r>, app: &'r str, client_app: &'r str) -> Cow<'r, str> {
         match self {
-            Key::Mailbox => r.mailbox.clone(),
-            Key::User => r.user.clone(),
-            Key::Ip => m.client_ip.clone(),
-            Key::Client => m.client_info.clone(),
-            Key::Session => m.session_id.clone(),
-            Key::Logon => m.logon_type_name(),
-            Key::Access => m.access.to_string(),
-            Key::Folder => folder.to_string(),
-            Key::App => m.app_id.clone(),
-            Key::ClientApp => m.client_app_id.clone(),
+            Key::Mailbox => Cow::Borrowed(c.mailbox),
+            Key::User => Cow::Borrowed(c.user),
+            Key::Ip => Cow::Borrowed(c.client_ip),
+            Key::Client => Cow::Borrowed(c.client_info),
+            Key::Session => Cow::Borrowed(c.session_id),
+            Key::Logon => logon_type_label(c.logon_type),
+            Key::Access => Cow::Borrowed(c.access.as_str()),
+            Key::Folder => Cow::Borrowed(c.folder),
+            Key::App => Cow::Borrowed(app),
+            Key::ClientApp => Cow::Borrowed(client_app),
         }
+    }
+}
+
+/// `LogonType` as its schema name, or its number when the schema has no name for it.
+pub fn logon_type_label(t: Option<u8>) -> Cow<'static, str> {
+    match t {
+        None => Cow::Borrowed(""),
+        Some(n) => LOGON_TYPE_NAMES
+            .get(n as usize)
+            .map_or_else(|| Cow::Owned(n.to_string()), |s| Cow::Borrowed(*s)),
     }
 }
 
@@ -90,125 +101,176 @@ pub struct ContextRow {
     pub bytes: u64,
 }
 
-#[derive(Default)]
-struct Agg<'r> {
+/// Plain counters of one group: merging is adding.
+#[derive(Clone, Copy, Default)]
+struct Counts {
     first: Option<Nanos>,
     last: Option<Nanos>,
     records: u64,
     operations: u64,
     accesses_raw: u64,
     accesses: u64,
-    messages: AHashMap<(&'r str, &'r str), u64>,
-    folders: AHashSet<&'r str>,
+    messages: u64,
+    bytes: u64,
 }
 
-impl<'r> Agg<'r> {
-    fn merge(&mut self, o: Agg<'r>) {
-        self.first = match (self.first, o.first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = self.last.max(o.last);
-        self.records += o.records;
-        self.operations += o.operations;
-        self.accesses_raw += o.accesses_raw;
-        self.accesses += o.accesses;
-        for (k, v) in o.messages {
-            let e = self.messages.entry(k).or_default();
-            *e = (*e).max(v);
-        }
-        self.folders.extend(o.folders);
+impl Counts {
+    fn record(&mut self, time: Nanos, operations: u64) {
+        self.first = Some(self.first.map_or(time, |t| t.min(time)));
+        self.last = self.last.max(Some(time));
+        self.records += 1;
+        self.operations += operations;
     }
 }
 
-type Groups<'r> = AHashMap<Vec<String>, Agg<'r>>;
+/// The full key of a context row: Microsoft's context (interned) plus AppId and ClientAppId.
+type Full<'r> = (u32, &'r str, &'r str);
 
-fn merge_groups<'r>(mut a: Groups<'r>, b: Groups<'r>) -> Groups<'r> {
-    if a.len() < b.len() {
-        return merge_groups(b, a);
-    }
-    for (k, v) in b {
-        a.entry(k).or_default().merge(v);
-    }
-    a
-}
-
-fn is_bind_like(r: &Record) -> bool {
-    r.mail
-        .as_deref()
-        .is_some_and(|m| m.access != AccessType::Sync)
+/// The runs of `acc.items` that share (context, message): the de-duplication leaves each
+/// key's occurrences together.
+fn runs<'a, 'r>(items: &'a [Access<'r>]) -> impl Iterator<Item = &'a [Access<'r>]> {
+    items.chunk_by(|a, b| a.ctx == b.ctx && a.message == b.message)
 }
 
 /// Aggregates the bind accesses of `acc` per context, grouped by `by`.
 pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
-    let key_of = |r: &Record, folder: &str| -> Vec<String> {
-        by.iter().map(|k| k.value(r, folder)).collect()
+    let apps = |rec: u32| {
+        let m = acc.records[rec as usize]
+            .mail
+            .as_deref()
+            .expect("accesses hold MailItemsAccessed records");
+        (
+            m.app_id.as_str(),
+            m.client_app_id.as_str(),
+            m.operation_count,
+        )
     };
-    // Records: each counts once in every group one of its folders falls into.
-    let from_records = acc
-        .records
-        .par_iter()
-        .filter(|r| is_bind_like(r))
-        .fold(Groups::default, |mut g, r| {
-            let r: &Record = r;
-            let m = r
-                .mail
-                .as_deref()
-                .expect("bind-like records have a mail part");
-            let pairs: Vec<(Vec<String>, &str)> = if m.folders.is_empty() {
-                vec![(key_of(r, ""), "")]
-            } else {
-                m.folders
-                    .iter()
-                    .map(|f| (key_of(r, &f.path), f.path.as_str()))
-                    .collect()
-            };
-            for (k, f) in &pairs {
-                if !f.is_empty() {
-                    g.entry(k.clone()).or_default().folders.insert(f);
+    // Every full context and the group it falls into.
+    let mut full_ids: AHashMap<Full, u32> = AHashMap::new();
+    let mut fulls: Vec<Full> = Vec::new();
+    let mut full_of = |ctx: u32, app, capp| -> u32 {
+        *full_ids.entry((ctx, app, capp)).or_insert_with(|| {
+            fulls.push((ctx, app, capp));
+            (fulls.len() - 1) as u32
+        })
+    };
+    let rec_full: Vec<(u32, u32)> = acc
+        .record_contexts
+        .iter()
+        .map(|&(rec, ctx)| {
+            let (app, capp, _) = apps(rec);
+            (rec, full_of(ctx, app, capp))
+        })
+        .collect();
+    // Per run of one (context, message): its accesses per full context (almost always one:
+    // the records of a run differ at most in their app ids).
+    struct Part {
+        full: u32,
+        raw: u64,
+        kept: u64,
+        size: u64,
+    }
+    let mut parts: Vec<(usize, Part)> = Vec::new(); // (index of the run's first access, part)
+    let mut at = 0;
+    for run in runs(&acc.items) {
+        let first = parts.len();
+        for it in run {
+            let (app, capp, _) = apps(it.rec);
+            let f = full_of(it.ctx, app, capp);
+            let i = match parts[first..].iter().position(|(_, p)| p.full == f) {
+                Some(i) => first + i,
+                None => {
+                    parts.push((
+                        at,
+                        Part {
+                            full: f,
+                            raw: 0,
+                            kept: 0,
+                            size: 0,
+                        },
+                    ));
+                    parts.len() - 1
                 }
-            }
-            let mut keys: Vec<Vec<String>> = pairs.into_iter().map(|p| p.0).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let a = g.entry(k).or_default();
-                a.first = Some(a.first.map_or(r.time, |t| t.min(r.time)));
-                a.last = a.last.max(Some(r.time));
-                a.records += 1;
-                a.operations += m.operation_count;
-            }
-            g
+            };
+            let p = &mut parts[i].1;
+            p.raw += 1;
+            p.kept += it.kept as u64;
+            p.size = p.size.max(it.size.unwrap_or(0));
+        }
+        at += run.len();
+    }
+
+    // Group of each full context.
+    let mut group_ids: AHashMap<Vec<Cow<str>>, u32> = AHashMap::new();
+    let mut groups: Vec<Vec<Cow<str>>> = Vec::new();
+    let group_of: Vec<u32> = fulls
+        .iter()
+        .map(|&(ctx, app, capp)| {
+            let c = &acc.contexts[ctx as usize];
+            let key: Vec<Cow<str>> = by.iter().map(|k| k.value(c, app, capp)).collect();
+            *group_ids.entry(key.clone()).or_insert_with(|| {
+                groups.push(key);
+                (groups.len() - 1) as u32
+            })
         })
-        .reduce(Groups::default, merge_groups);
-    let from_items = acc
-        .items
-        .par_iter()
-        .fold(Groups::default, |mut g, it: &Access| {
-            let r = acc.record(it);
-            let a = g.entry(key_of(r, it.ctx.folder)).or_default();
-            a.accesses_raw += 1;
-            a.accesses += it.kept as u64;
-            let e = a.messages.entry((it.ctx.mailbox, it.message)).or_default();
-            *e = (*e).max(it.size.unwrap_or(0));
-            a.folders.insert(it.ctx.folder);
-            g
-        })
-        .reduce(Groups::default, merge_groups);
-    let all = merge_groups(from_records, from_items);
-    let mut rows: Vec<ContextRow> = all
+        .collect();
+    let mut counts = vec![Counts::default(); groups.len()];
+    let mut folders: Vec<AHashSet<&str>> = vec![AHashSet::new(); groups.len()];
+    // Records: once per group, however many of its folders fall into it.
+    let mut last: Option<(u32, u32)> = None;
+    let mut rec_groups: Vec<(u32, u32)> = rec_full
+        .iter()
+        .map(|&(rec, f)| (rec, group_of[f as usize]))
+        .collect();
+    rec_groups.sort_unstable();
+    for &(rec, g) in &rec_groups {
+        if last == Some((rec, g)) {
+            continue;
+        }
+        last = Some((rec, g));
+        let (_, _, ops) = apps(rec);
+        counts[g as usize].record(acc.records[rec as usize].time, ops);
+    }
+    for &(_, f) in &rec_full {
+        let (ctx, _, _) = fulls[f as usize];
+        let folder = acc.contexts[ctx as usize].folder;
+        if !folder.is_empty() {
+            folders[group_of[f as usize] as usize].insert(folder);
+        }
+    }
+    // Messages: each distinct (mailbox, message) of a group once, with its largest size.
+    let mut sizes: AHashMap<(u32, &str, &str), u64> = AHashMap::new();
+    for (first, p) in &parts {
+        let g = group_of[p.full as usize];
+        let c = &mut counts[g as usize];
+        c.accesses_raw += p.raw;
+        c.accesses += p.kept;
+        let it = &acc.items[*first];
+        let e = sizes
+            .entry((g, acc.ctx(it).mailbox, it.message))
+            .or_default();
+        *e = (*e).max(p.size);
+    }
+    for ((g, _, _), size) in sizes {
+        let c = &mut counts[g as usize];
+        c.messages += 1;
+        c.bytes += size;
+    }
+    let mut rows: Vec<ContextRow> = groups
         .into_iter()
-        .map(|(key, a)| ContextRow {
-            key,
-            first_seen: a.first.unwrap_or_default(),
-            last_seen: a.last.unwrap_or_default(),
-            records: a.records,
-            operations: a.operations,
-            accesses_raw: a.accesses_raw,
-            accesses: a.accesses,
-            messages: a.messages.len() as u64,
-            folders: a.folders.len() as u64,
-            bytes: a.messages.values().sum(),
+        .zip(counts)
+        .zip(folders)
+        .map(|((key, c), f)| ContextRow {
+            key: key.into_iter().map(Cow::into_owned).collect(),
+            first_seen: c.first.unwrap_or_default(),
+            last_seen: c.last.unwrap_or_default(),
+            records: c.records,
+            operations: c.operations,
+            accesses_raw: c.accesses_raw,
+            accesses: c.accesses,
+            messages: c.messages,
+            folders: f.len() as u64,
+            bytes: c.bytes,
         })
         .collect();
     rows.sort_by(|a, b| (a.first_seen, &a.key).cmp(&(b.first_seen, &b.key)));

@@ -40,16 +40,17 @@ struct Agg<'r> {
 pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
     let mut groups: AHashMap<(&str, &str), Agg> = AHashMap::new();
     for it in &acc.items {
-        let a = groups.entry((it.ctx.mailbox, it.message)).or_default();
-        a.folders.push(it.ctx.folder);
+        let c = acc.ctx(it);
+        let a = groups.entry((c.mailbox, it.message)).or_default();
+        a.folders.push(c.folder);
         a.size = a.size.max(it.size);
         a.first = Some(a.first.map_or(it.time, |t| t.min(it.time)));
         a.last = a.last.max(it.time);
         a.accesses += it.kept as u64;
         a.raw += 1;
-        a.sessions.push(it.ctx.session_id);
-        a.ips.push(it.ctx.client_ip);
-        a.users.push(it.ctx.user);
+        a.sessions.push(c.session_id);
+        a.ips.push(c.client_ip);
+        a.users.push(c.user);
     }
     let mut rows: Vec<MessageRow> = groups
         .into_iter()

@@ -318,7 +318,7 @@ where
             let kept = acc
                 .items
                 .iter()
-                .filter(|a| a.kept && a.ctx.mailbox == mailbox)
+                .filter(|a| a.kept && acc.ctx(a).mailbox == mailbox)
                 .count();
             reasons.push(Reason {
                 rule: "bind",

@@ -74,13 +74,8 @@ pub fn sessions(acc: &Accesses<'_>) -> Vec<SessionRow> {
         a.apps.push(&m.app_id);
     }
     for it in &acc.items {
-        let key = (
-            it.ctx.mailbox,
-            it.ctx.user,
-            it.ctx.session_id,
-            it.ctx.client_ip,
-            it.ctx.client_info,
-        );
+        let c = acc.ctx(it);
+        let key = (c.mailbox, c.user, c.session_id, c.client_ip, c.client_info);
         if let Some(a) = groups.get_mut(&key) {
             a.messages.insert(it.message);
             a.accesses += it.kept as u64;

@@ -51,12 +51,18 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         .filter(|a| wanted.contains(a.message))
         .collect();
     hits.sort_by(|a, b| {
-        (a.message, a.time, acc.record(a).id.as_str(), a.ctx.folder).cmp(&(
-            b.message,
-            b.time,
-            acc.record(b).id.as_str(),
-            b.ctx.folder,
-        ))
+        (
+            a.message,
+            a.time,
+            acc.record(a).id.as_str(),
+            acc.ctx(a).folder,
+        )
+            .cmp(&(
+                b.message,
+                b.time,
+                acc.record(b).id.as_str(),
+                acc.ctx(b).folder,
+            ))
     });
     let mut rows = Rows::new(&[
         "internet_message_id",
@@ -77,19 +83,20 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
     let mut found = BTreeSet::new();
     for a in &hits {
         let r = acc.record(a);
+        let c = acc.ctx(a);
         let Some(m) = r.mail.as_deref() else { continue };
         found.insert(a.message);
         rows.push(vec![
             Cell::Text(bracketed(a.message)),
-            Cell::text(a.ctx.mailbox),
+            Cell::text(c.mailbox),
             Cell::Time(a.time),
-            Cell::text(a.ctx.user),
-            Cell::text(a.ctx.client_ip),
-            Cell::text(a.ctx.client_info),
-            Cell::text(a.ctx.session_id),
+            Cell::text(c.user),
+            Cell::text(c.client_ip),
+            Cell::text(c.client_info),
+            Cell::text(c.session_id),
             Cell::Text(m.logon_type_name()),
             Cell::Text(m.access.to_string()),
-            Cell::text(a.ctx.folder),
+            Cell::text(c.folder),
             Cell::text(&m.app_id),
             Cell::text(&m.client_app_id),
             Cell::text(&r.id),
