@@ -104,10 +104,10 @@ impl<'r> Accesses<'r> {
                 .expect("selected records are MailItemsAccessed");
             let mut per_folder = Vec::with_capacity(m.folders.len());
             if m.access != AccessType::Sync {
-                if m.folders.is_empty() {
-                    if let Some(c) = context_of(r, "") {
-                        record_contexts.push((i as u32, intern(c)));
-                    }
+                if m.folders.is_empty()
+                    && let Some(c) = context_of(r, "")
+                {
+                    record_contexts.push((i as u32, intern(c)));
                 }
                 for f in &m.folders {
                     if let Some(c) = context_of(r, &f.path) {
