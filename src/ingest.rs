@@ -813,22 +813,32 @@ fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
     let done: Vec<(Vec<Record>, u64)> = shards
         .into_par_iter()
         .map(|shard| {
-            let mut map: AHashMap<String, Record> = AHashMap::with_capacity(shard.len());
+            // The best copy of each id, by index: no id is copied.
+            let mut best: AHashMap<&str, usize> = AHashMap::with_capacity(shard.len());
             let mut dups = 0u64;
-            for r in shard {
-                match map.entry(r.id.clone()) {
+            for (i, r) in shard.iter().enumerate() {
+                match best.entry(r.id.as_str()) {
                     std::collections::hash_map::Entry::Occupied(mut e) => {
                         dups += 1;
-                        if r < *e.get() {
-                            e.insert(r);
+                        if *r < shard[*e.get()] {
+                            e.insert(i);
                         }
                     }
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(r);
+                        e.insert(i);
                     }
                 }
             }
-            (map.into_values().collect(), dups)
+            let mut keep = vec![false; shard.len()];
+            for i in best.into_values() {
+                keep[i] = true;
+            }
+            let kept: Vec<Record> = shard
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(r, k)| k.then_some(r))
+                .collect();
+            (kept, dups)
         })
         .collect();
     let duplicates = done.iter().map(|(_, d)| d).sum();

@@ -73,7 +73,7 @@ fn span(first: Option<Nanos>, last: Option<Nanos>) -> (Option<String>, Option<St
 }
 
 pub fn inventory(ing: &Ingested) -> Inventory {
-    let mut by_operation: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_operation: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_access: BTreeMap<String, u64> = BTreeMap::new();
     let mut mailboxes: BTreeMap<&str, MailboxSummary> = BTreeMap::new();
     let mut mb_times: BTreeMap<&str, (Nanos, Nanos)> = BTreeMap::new();
@@ -83,7 +83,7 @@ pub fn inventory(ing: &Ingested) -> Inventory {
     let (mut mia, mut throttled) = (0u64, 0u64);
     let (mut mia_first, mut mia_last): (Option<Nanos>, Option<Nanos>) = (None, None);
     for r in &ing.records {
-        *by_operation.entry(r.operation.clone()).or_default() += 1;
+        *by_operation.entry(&r.operation).or_default() += 1;
         *per_hour
             .entry(r.time.div_euclid(3_600_000_000_000))
             .or_default() += 1;
@@ -198,7 +198,10 @@ pub fn inventory(ing: &Ingested) -> Inventory {
         other_operations: unique - mia,
         duplicates: ing.duplicates,
         malformed: ing.malformed_total(),
-        by_operation,
+        by_operation: by_operation
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         by_access_type: by_access,
         throttled_records: throttled,
         malformed_by_kind: ing

@@ -61,5 +61,7 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
     }
     rows.write(&mut l.out)?;
     l.out.finish()?;
+    super::release(acc);
+    super::release(l.ingested);
     Ok(l.code)
 }

@@ -118,5 +118,8 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
             missing.join(" ")
         );
     }
+    super::release(hits);
+    super::release(acc);
+    super::release(l.ingested);
     Ok(l.code)
 }

@@ -52,5 +52,7 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     }
     rows.write(&mut l.out)?;
     l.out.finish()?;
+    super::release(acc);
+    super::release(l.ingested);
     Ok(l.code)
 }

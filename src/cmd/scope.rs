@@ -157,6 +157,8 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
             args.out.display()
         );
     }
+    super::release(result);
+    super::release(ingested);
     Ok(code)
 }
 

@@ -49,6 +49,8 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
         _ => write_table(&inv, &mut out.writer)?,
     }
     out.finish()?;
+    super::release(inv);
+    super::release(ing);
     Ok(code)
 }
 

@@ -65,5 +65,6 @@ pub fn run(args: &ThrottledArgs) -> Result<i32> {
     };
     rows.write(&mut l.out)?;
     l.out.finish()?;
+    super::release(l.ingested);
     Ok(l.code)
 }
