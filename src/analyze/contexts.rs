@@ -203,11 +203,18 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     // Group of each full context.
     let mut group_ids: AHashMap<Vec<Cow<str>>, u32> = AHashMap::new();
     let mut groups: Vec<Vec<Cow<str>>> = Vec::new();
+    // Grouped by every key, each full context is its own group: no lookup needed.
+    let identity = Key::ALL.iter().all(|k| by.contains(k));
     let group_of: Vec<u32> = fulls
         .iter()
-        .map(|&(ctx, app, capp)| {
+        .enumerate()
+        .map(|(i, &(ctx, app, capp))| {
             let c = &acc.contexts[ctx as usize];
             let key: Vec<Cow<str>> = by.iter().map(|k| k.value(c, app, capp)).collect();
+            if identity {
+                groups.push(key);
+                return i as u32;
+            }
             *group_ids.entry(key.clone()).or_insert_with(|| {
                 groups.push(key);
                 (groups.len() - 1) as u32
