@@ -5,6 +5,7 @@ use crate::analyze::filter::Filter;
 use crate::cli::AnalysisArgs;
 use crate::error::Result;
 use crate::ingest::{Ingested, ingest};
+use crate::output::rows::Rows;
 use crate::output::{Format, Output};
 
 pub struct Loaded {
@@ -13,6 +14,17 @@ pub struct Loaded {
     pub out: Output,
     /// The exit code the reading earned (0, or 3 when something was skipped).
     pub code: i32,
+}
+
+impl Loaded {
+    /// Writes the result rows and ends the command with the exit code the reading earned.
+    /// The evidence is left unfreed (see [`super::release`]).
+    pub fn write(mut self, rows: &Rows) -> Result<i32> {
+        rows.write(&mut self.out)?;
+        self.out.finish()?;
+        super::release(self.ingested);
+        Ok(self.code)
+    }
 }
 
 /// Validates everything, then reads the inputs. Results default to CSV when piped.

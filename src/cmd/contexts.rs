@@ -23,7 +23,7 @@ operations (sum of OperationCount), accesses_raw and accesses (listed messages b
 after the one-hour de-duplication), messages (distinct), folders, bytes.";
 
 pub fn run(args: &ContextsArgs) -> Result<i32> {
-    let mut l = super::common::load(&args.common)?;
+    let l = super::common::load(&args.common)?;
     let by: Vec<Key> = if args.by.is_empty() {
         Key::ALL.to_vec()
     } else {
@@ -59,9 +59,6 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
         ]);
         rows.push(row);
     }
-    rows.write(&mut l.out)?;
-    l.out.finish()?;
     super::release(acc);
-    super::release(l.ingested);
-    Ok(l.code)
+    l.write(&rows)
 }

@@ -2,10 +2,10 @@
 //! for what the filters select: the list that goes to message trace and to counsel.
 
 use crate::analyze::access::Accesses;
-use crate::analyze::messages::{bracketed, messages};
+use crate::analyze::messages::messages;
 use crate::cli::AnalysisArgs;
 use crate::error::Result;
-use crate::output::rows::{Cell, Rows};
+use crate::output::rows::{Cell, MESSAGE_COLUMNS, Rows, message_cells};
 
 pub const HELP: &str = "\
 Examples:
@@ -19,40 +19,17 @@ client_ips, then users and accesses_raw. Sync records name folders, not messages
 `mailscope syncs`.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
-    let mut l = super::common::load(args)?;
+    let l = super::common::load(args)?;
     let filter = &l.filter;
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
-    let mut rows = Rows::new(&[
-        "mailbox",
-        "internet_message_id",
-        "folder",
-        "size_bytes",
-        "first_access",
-        "last_access",
-        "accesses",
-        "sessions",
-        "client_ips",
-        "users",
-        "accesses_raw",
-    ]);
+    let mut header = MESSAGE_COLUMNS.to_vec();
+    header.extend(["users", "accesses_raw"]);
+    let mut rows = Rows::new(&header);
     for m in messages(&acc) {
-        rows.push(vec![
-            Cell::Text(m.mailbox),
-            Cell::Text(bracketed(&m.internet_message_id)),
-            Cell::Text(m.folder),
-            Cell::opt_int(m.size_bytes),
-            Cell::Time(m.first_access),
-            Cell::Time(m.last_access),
-            Cell::Int(m.accesses),
-            Cell::Text(m.sessions),
-            Cell::Text(m.client_ips),
-            Cell::Text(m.users),
-            Cell::Int(m.accesses_raw),
-        ]);
+        let mut row = message_cells(&m);
+        row.extend([Cell::Text(m.users), Cell::Int(m.accesses_raw)]);
+        rows.push(row);
     }
-    rows.write(&mut l.out)?;
-    l.out.finish()?;
     super::release(acc);
-    super::release(l.ingested);
-    Ok(l.code)
+    l.write(&rows)
 }

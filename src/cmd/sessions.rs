@@ -19,7 +19,7 @@ bind_operations, sync_records, messages (distinct), accesses (after the one-hour
 de-duplication), synced_folders, logon_types, app_ids.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
-    let mut l = super::common::load(args)?;
+    let l = super::common::load(args)?;
     let filter = &l.filter;
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
     let mut rows = Rows::new(&[
@@ -58,9 +58,6 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
             Cell::Text(s.app_ids),
         ]);
     }
-    rows.write(&mut l.out)?;
-    l.out.finish()?;
     super::release(acc);
-    super::release(l.ingested);
-    Ok(l.code)
+    l.write(&rows)
 }

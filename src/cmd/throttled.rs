@@ -16,7 +16,7 @@ Columns: mailbox, start, end (RFC 3339 UTC), throttled_records, record_ids.
 With --records: mailbox, time, window_end, record_id, user, client_ip, client_info, session_id.";
 
 pub fn run(args: &ThrottledArgs) -> Result<i32> {
-    let mut l = super::common::load(&args.common)?;
+    let l = super::common::load(&args.common)?;
     let filter = &l.filter;
     let throttled = l
         .ingested
@@ -63,8 +63,5 @@ pub fn run(args: &ThrottledArgs) -> Result<i32> {
         }
         rows
     };
-    rows.write(&mut l.out)?;
-    l.out.finish()?;
-    super::release(l.ingested);
-    Ok(l.code)
+    l.write(&rows)
 }

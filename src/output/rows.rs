@@ -46,6 +46,34 @@ impl Cell {
     }
 }
 
+/// The columns of an accessed message, shared by `messages` and the report's messages.csv.
+pub const MESSAGE_COLUMNS: [&str; 9] = [
+    "mailbox",
+    "internet_message_id",
+    "folder",
+    "size_bytes",
+    "first_access",
+    "last_access",
+    "accesses",
+    "sessions",
+    "client_ips",
+];
+
+/// The cells of [`MESSAGE_COLUMNS`] for one message.
+pub fn message_cells(m: &crate::analyze::messages::MessageRow) -> Vec<Cell> {
+    vec![
+        Cell::text(&m.mailbox),
+        Cell::Text(crate::analyze::messages::bracketed(&m.internet_message_id)),
+        Cell::text(&m.folder),
+        Cell::opt_int(m.size_bytes),
+        Cell::Time(m.first_access),
+        Cell::Time(m.last_access),
+        Cell::Int(m.accesses),
+        Cell::text(&m.sessions),
+        Cell::text(&m.client_ips),
+    ]
+}
+
 /// Rows with a header, sorted by the command before writing.
 #[derive(Debug, Default)]
 pub struct Rows {

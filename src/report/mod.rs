@@ -7,12 +7,11 @@
 
 pub mod html;
 
-use crate::analyze::messages::bracketed;
 use crate::analyze::scope::{Labeled, ScopeOptions, ScopeResult};
 use crate::ingest::Ingested;
 use crate::input::trace::Trace;
 use crate::model::Nanos;
-use crate::output::rows::{Cell, Rows};
+use crate::output::rows::{Cell, MESSAGE_COLUMNS, Rows, message_cells};
 use crate::output::{Format, Output};
 use crate::parse::fields::format_time;
 use serde_json::{Value, json};
@@ -170,33 +169,13 @@ impl<'a, 'r> Report<'a, 'r> {
 
     pub fn messages_rows(&self) -> Rows {
         let traced = self.trace.is_some();
-        let mut header = vec![
-            "mailbox",
-            "internet_message_id",
-            "folder",
-            "size_bytes",
-            "first_access",
-            "last_access",
-            "accesses",
-            "sessions",
-            "client_ips",
-        ];
+        let mut header = MESSAGE_COLUMNS.to_vec();
         if traced {
             header.extend(["sender", "recipients", "subject", "received"]);
         }
         let mut rows = Rows::new(&header);
         for m in &self.result.messages {
-            let mut row = vec![
-                Cell::text(&m.mailbox),
-                Cell::Text(bracketed(&m.internet_message_id)),
-                Cell::text(&m.folder),
-                Cell::opt_int(m.size_bytes),
-                Cell::Time(m.first_access),
-                Cell::Time(m.last_access),
-                Cell::Int(m.accesses),
-                Cell::text(&m.sessions),
-                Cell::text(&m.client_ips),
-            ];
+            let mut row = message_cells(m);
             if traced {
                 match self.traced(&m.internet_message_id) {
                     Some(t) => row.extend([
