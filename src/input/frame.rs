@@ -344,12 +344,15 @@ impl JsonFramer {
                 }
                 Mode::Junk => {
                     if b == b'\n' {
-                        let end = if i > seg && bytes[i - 1] == b'\r' {
-                            i - 1
-                        } else {
-                            i
-                        };
-                        self.keep(&bytes[seg..end]);
+                        self.keep(&bytes[seg..i]);
+                        // A CR before the newline is not part of the value, even when the
+                        // two arrived in different pieces of the stream.
+                        if self.batch.data.len() > self.value_start
+                            && self.batch.data.last() == Some(&b'\r')
+                        {
+                            self.batch.data.pop();
+                            self.value_len -= 1;
+                        }
                         self.end_value(emit);
                         // the newline itself is counted in Outside mode
                         continue;

@@ -3,7 +3,9 @@
 
 use mailscope::ingest::{Ingested, Options, ingest};
 use mailscope::input::InputPath;
-use mailscope::input::frame::{Block, BlockReader, Piece, frame_csv, split_lines};
+use mailscope::input::frame::{
+    Block, BlockReader, Framed, JsonFramer, Piece, ValueBatch, frame_csv, split_lines,
+};
 use mailscope::input::sniff::sniff_container;
 use mailscope::parse::{JsonParser, Obj, normalize_object, normalize_top};
 use std::sync::Arc;
@@ -25,6 +27,27 @@ fn run(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ingested {
         bytes: bytes.clone(),
     };
     ingest(&[input.clone(), input], &opts).expect("in-memory input")
+}
+
+/// The values the JSON framer finds, fed in the given pieces.
+fn framed(parts: &[&[u8]], max: usize) -> Vec<(u64, Vec<u8>)> {
+    let mut f = JsonFramer::new(max, 64);
+    let mut out = Vec::new();
+    let mut take = |b: ValueBatch| {
+        for v in b.values {
+            match v {
+                Framed::Value { line, range } => out.push((line, b.data[range].to_vec())),
+                Framed::TooLong { line, len } => {
+                    out.push((line, format!("LONG{len}").into_bytes()))
+                }
+            }
+        }
+    };
+    for p in parts {
+        f.feed(p, &mut take);
+    }
+    f.finish(&mut take);
+    out
 }
 
 #[test]
@@ -57,6 +80,17 @@ fn every_fuzz_fixture_keeps_the_fuzz_properties() {
                 };
             }
             assert_eq!(total, data.len(), "{name}");
+        }
+        // the JSON framer does not depend on where the stream is cut
+        for max in [16, 1 << 20] {
+            let whole = framed(&[&data], max);
+            for at in 0..=data.len() {
+                assert_eq!(
+                    whole,
+                    framed(&[&data[..at], &data[at..]], max),
+                    "{name}: JSON framing cut at byte {at}"
+                );
+            }
         }
         // parsing and sniffing
         let _ = sniff_container(&data);
