@@ -91,6 +91,14 @@ fn defuse(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The I/O error inside a CSV error, with its kind kept (a closed pipe stays a closed pipe).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 impl Rows {
     pub fn new(header: &[&'static str]) -> Self {
         Rows {
@@ -130,12 +138,13 @@ impl Rows {
                 let mut c = csv::WriterBuilder::new()
                     .terminator(csv::Terminator::CRLF)
                     .from_writer(w);
-                c.write_record(&self.header)?;
+                c.write_record(&self.header).map_err(csv_io)?;
                 for r in &self.rows {
                     c.write_record(r.iter().map(|cell| match cell {
                         Cell::Text(s) => defuse(s).into_owned(),
                         other => other.render(),
-                    }))?;
+                    }))
+                    .map_err(csv_io)?;
                 }
                 c.flush()?;
             }

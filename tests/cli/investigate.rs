@@ -507,3 +507,36 @@ fn contexts_and_unique_messages_equal_an_independent_duckdb_computation() {
         serde_json::from_value(sql["messages_per_mailbox"].clone()).unwrap();
     assert_eq!(per_mailbox, theirs, "unique messages per mailbox");
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_0() {
+    use std::io::Read;
+    let dir = tempdir();
+    let big = write(
+        dir.path(),
+        "synthetic.ndjson",
+        synthetic_ndjson(3000).as_bytes(),
+    );
+    for format in ["csv", "ndjson"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailscope"))
+            .args(["messages", "-q", "--format", format, big.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting mailscope");
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then close it
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
