@@ -161,6 +161,9 @@ pub struct ScopeArgs {
     /// sender, recipients, subject and received time to the exposed messages.
     #[arg(long, value_name = "FILE", help_heading = "Report")]
     pub trace: Vec<PathBuf>,
+    /// Add every record of a session that an indicator matched (the default).
+    #[arg(long, help_heading = "Report", conflicts_with = "no_expand_sessions")]
+    pub expand_sessions: bool,
     /// Do not add the other records of a session that an indicator matched.
     #[arg(long, help_heading = "Report")]
     pub no_expand_sessions: bool,
