@@ -682,7 +682,7 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
         let handle = scope.spawn(move || {
             let mut reports = Vec::new();
             for (i, input) in inputs.iter().enumerate() {
-                if stop_requested(&producer) {
+                if producer.stop.load(Ordering::Relaxed) {
                     break;
                 }
                 let report = producer.produce(i, input);
@@ -734,10 +734,6 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
         }
     }
     Ok(out)
-}
-
-fn stop_requested(p: &Producer<'_>) -> bool {
-    p.stop.load(Ordering::Relaxed)
 }
 
 const SHARDS: usize = 64;

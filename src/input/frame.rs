@@ -8,6 +8,40 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
+/// Whether a JSON scanner is inside a string literal, byte by byte: what every framer needs
+/// to find structure without parsing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StrState {
+    in_str: bool,
+    esc: bool,
+}
+
+impl StrState {
+    /// Advances over `b`; true when `b` belongs to a string literal (its quotes included).
+    #[inline]
+    pub fn step(&mut self, b: u8) -> bool {
+        if self.in_str {
+            if self.esc {
+                self.esc = false;
+            } else if b == b'\\' {
+                self.esc = true;
+            } else if b == b'"' {
+                self.in_str = false;
+            }
+            true
+        } else if b == b'"' {
+            self.in_str = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn in_string(self) -> bool {
+        self.in_str
+    }
+}
+
 /// A piece of NDJSON input produced by the splitters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -221,8 +255,7 @@ enum Mode {
 pub struct JsonFramer {
     mode: Mode,
     depth: u32,
-    in_str: bool,
-    esc: bool,
+    strings: StrState,
     line: u64,
     value_line: u64,
     value_len: usize,
@@ -237,8 +270,7 @@ impl JsonFramer {
         JsonFramer {
             mode: Mode::Outside,
             depth: 0,
-            in_str: false,
-            esc: false,
+            strings: StrState::default(),
             line: 1,
             value_line: 1,
             value_len: 0,
@@ -279,8 +311,7 @@ impl JsonFramer {
     fn begin_value(&mut self, mode: Mode) {
         self.mode = mode;
         self.depth = 0;
-        self.in_str = false;
-        self.esc = false;
+        self.strings = StrState::default();
         self.value_line = self.line;
         self.value_len = 0;
         self.value_start = self.batch.data.len();
@@ -311,22 +342,14 @@ impl JsonFramer {
                     i += 1;
                 }
                 Mode::Value => {
-                    if self.in_str {
-                        // Skip to the next quote or backslash quickly.
-                        if self.esc {
-                            self.esc = false;
-                        } else if b == b'\\' {
-                            self.esc = true;
-                        } else if b == b'"' {
-                            self.in_str = false;
-                        } else if b == b'\n' {
+                    if self.strings.step(b) {
+                        if b == b'\n' {
                             self.line += 1;
                         }
                         i += 1;
                         continue;
                     }
                     match b {
-                        b'"' => self.in_str = true,
                         b'{' | b'[' => self.depth += 1,
                         b'}' | b']' => {
                             self.depth = self.depth.saturating_sub(1);
@@ -388,33 +411,24 @@ pub fn element_lines(value: &[u8]) -> Vec<u64> {
     const RECORDS: u8 = 2;
     let mut out = Vec::new();
     let mut line = 0u64;
-    let mut in_str = false;
-    let mut esc = false;
+    let mut strings = StrState::default();
     let mut str_start = 0;
     let mut last_key: &[u8] = b"";
     let mut stack: Vec<u8> = Vec::new();
     for (i, &b) in value.iter().enumerate() {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-                if stack.len() == 1 {
-                    last_key = &value[str_start..i];
-                }
-            } else if b == b'\n' {
-                line += 1;
+        if b == b'\n' {
+            line += 1;
+        }
+        let was_in = strings.in_string();
+        if strings.step(b) {
+            if !was_in {
+                str_start = i + 1;
+            } else if !strings.in_string() && stack.len() == 1 {
+                last_key = &value[str_start..i];
             }
             continue;
         }
         match b {
-            b'"' => {
-                in_str = true;
-                str_start = i + 1;
-            }
-            b'\n' => line += 1,
             b'{' => {
                 if stack.last() == Some(&RECORDS) {
                     out.push(line);

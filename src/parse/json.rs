@@ -153,27 +153,18 @@ fn locate_string_error(bytes: &[u8]) -> Option<usize> {
 /// True when JSON text stops inside a string or with objects or arrays still open.
 pub fn is_unterminated(bytes: &[u8]) -> bool {
     let mut depth: i64 = 0;
-    let mut in_str = false;
-    let mut esc = false;
+    let mut strings = crate::input::frame::StrState::default();
     for &b in bytes {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
+        if strings.step(b) {
             continue;
         }
         match b {
-            b'"' => in_str = true,
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth -= 1,
             _ => {}
         }
     }
-    in_str || depth > 0
+    strings.in_string() || depth > 0
 }
 
 /// A simd-json parser whose buffers are reused from record to record. Nested JSON (AuditData
