@@ -12,6 +12,7 @@
 //! `cmd/` wires them together and holds no analysis logic.
 
 pub mod analyze;
+pub mod check;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -1,0 +1,148 @@
+//! The properties the fuzz targets check (fuzz/fuzz_targets/), as library functions so that
+//! `cargo test` replays them on stable over tests/fixtures/fuzz. Each panics when its
+//! property does not hold.
+
+use crate::ingest::{Ingested, Options, ingest};
+use crate::input::InputPath;
+use crate::input::frame::{
+    Block, BlockReader, Framed, JsonFramer, Piece, ValueBatch, frame_csv, split_lines,
+};
+use crate::parse::{JsonParser, Obj, normalize_object, normalize_top};
+use std::sync::Arc;
+
+/// `split_lines` pieces tile the input in order; `BlockReader` blocks add up to it.
+pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) {
+    let mut pos = 0;
+    for p in split_lines(data, target, max_record) {
+        let (Piece::Lines(r) | Piece::LongLine(r)) = p;
+        assert_eq!(r.start, pos, "pieces must tile the input");
+        assert!(r.end > r.start, "an empty piece");
+        pos = r.end;
+    }
+    assert_eq!(pos, data.len(), "pieces must cover the input");
+    let mut reader = BlockReader::new(data, target, max_record);
+    let mut total = 0;
+    while let Some(b) = reader.next_block(Vec::new()) {
+        total += match b {
+            Block::Lines(v) => {
+                assert!(!v.is_empty(), "an empty block");
+                v.len()
+            }
+            Block::LongLine(n) => n,
+        };
+        assert!(total <= data.len(), "blocks longer than the input");
+    }
+    assert_eq!(total, data.len(), "blocks must add up to the input");
+}
+
+/// The values the JSON framer finds, fed in the given pieces.
+pub fn framed(parts: &[&[u8]], max_record: usize, batch: usize) -> Vec<(u64, Vec<u8>)> {
+    let mut f = JsonFramer::new(max_record, batch);
+    let mut out = Vec::new();
+    let mut take = |b: ValueBatch| {
+        for v in b.values {
+            match v {
+                Framed::Value { line, range } => out.push((line, b.data[range].to_vec())),
+                Framed::TooLong { line, len } => {
+                    out.push((line, format!("LONG{len}").into_bytes()))
+                }
+            }
+        }
+    };
+    for p in parts {
+        f.feed(p, &mut take);
+    }
+    f.finish(&mut take);
+    out
+}
+
+/// The JSON framer gives the same values wherever the stream is cut.
+pub fn framing_ignores_cuts(data: &[u8], cuts: impl IntoIterator<Item = usize>, max: usize) {
+    let whole = framed(&[data], max, 64);
+    for at in cuts {
+        let at = at.min(data.len());
+        assert_eq!(
+            whole,
+            framed(&[&data[..at], &data[at..]], max, 64),
+            "JSON framing cut at byte {at}"
+        );
+    }
+}
+
+/// simd-json plus the normalizer never panic; a reused parser gives the same outcomes.
+pub fn parsing_is_total(data: &[u8]) {
+    let mut parser = JsonParser::new();
+    let mut out = Vec::new();
+    let ok = parser
+        .parse(data, |root, child| normalize_top(root, child, &mut out))
+        .is_ok();
+    if ok && data.trim_ascii().starts_with(b"{") {
+        assert!(!out.is_empty(), "an object gave no outcome");
+    }
+    let mut again = Vec::new();
+    let _ = parser.parse(data, |root, child| normalize_top(root, child, &mut again));
+    assert_eq!(out, again, "a reused parser gave other outcomes");
+}
+
+/// CSV framing and the normalization of its rows never panic; one outcome per row.
+pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
+    let mut parser = JsonParser::new();
+    let (mut rows, mut outcomes) = (0usize, 0usize);
+    let _ = frame_csv(data, type_line, crlf, batch.max(1), &|| false, &mut |b| {
+        for row in &b.rows {
+            rows += 1;
+            if let Ok(cells) = &row.cells {
+                let pairs: Vec<(&str, &str)> = b
+                    .header
+                    .iter()
+                    .zip(cells.iter())
+                    .map(|(h, c)| (h.as_str(), c.as_str()))
+                    .collect();
+                let _ = normalize_object(Obj::Flat(&pairs), &mut parser);
+            }
+            outcomes += 1;
+        }
+    });
+    assert_eq!(rows, outcomes);
+}
+
+fn ingest_twice(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ingested {
+    let opts = Options {
+        threads,
+        chunk_bytes,
+        progress: false,
+        hash: false,
+        max_examples: usize::MAX,
+        max_record: 4096,
+        ..Options::default()
+    };
+    let input = InputPath::Memory {
+        name: "check".into(),
+        bytes: bytes.clone(),
+    };
+    ingest(&[input.clone(), input], &opts).expect("in-memory input cannot fail to open")
+}
+
+/// One thread with large chunks and `threads` threads with `chunk_bytes` chunks give the same
+/// records, accounting and malformed places (the input is read twice: as two files).
+pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
+    let bytes = Arc::new(data.to_vec());
+    let one = ingest_twice(&bytes, 1, 1 << 20);
+    let many = ingest_twice(&bytes, threads, chunk_bytes);
+    assert_eq!(one.records, many.records);
+    assert_eq!(
+        (one.read, one.duplicates, &one.malformed),
+        (many.read, many.duplicates, &many.malformed)
+    );
+    let places = |i: &Ingested| {
+        i.malformed_examples
+            .iter()
+            .map(|m| (m.file, m.line, m.kind))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(places(&one), places(&many));
+    assert_eq!(
+        one.read,
+        one.records.len() as u64 + one.duplicates + one.malformed_total()
+    );
+}
