@@ -259,6 +259,8 @@ pub struct JsonFramer {
     line: u64,
     value_line: u64,
     value_len: usize,
+    /// The last byte added to the current value.
+    last_byte: u8,
     value_start: usize,
     batch: ValueBatch,
     max_record: usize,
@@ -274,6 +276,7 @@ impl JsonFramer {
             line: 1,
             value_line: 1,
             value_len: 0,
+            last_byte: 0,
             value_start: 0,
             batch: ValueBatch::default(),
             max_record,
@@ -281,11 +284,18 @@ impl JsonFramer {
         }
     }
 
+    /// Adds bytes to the current value. At most `max_record + 1` of them are stored: enough
+    /// to tell a value over the limit, and to drop a final CR from one just over it.
     fn keep(&mut self, bytes: &[u8]) {
-        self.value_len += bytes.len();
-        if self.value_len <= self.max_record {
-            self.batch.data.extend_from_slice(bytes);
+        if let Some(&b) = bytes.last() {
+            self.last_byte = b;
         }
+        let stored = self.batch.data.len() - self.value_start;
+        let room = (self.max_record + 1).saturating_sub(stored);
+        self.batch
+            .data
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.value_len += bytes.len();
     }
 
     fn end_value(&mut self, emit: &mut dyn FnMut(ValueBatch)) {
@@ -314,6 +324,7 @@ impl JsonFramer {
         self.strings = StrState::default();
         self.value_line = self.line;
         self.value_len = 0;
+        self.last_byte = 0;
         self.value_start = self.batch.data.len();
     }
 
@@ -370,10 +381,10 @@ impl JsonFramer {
                         self.keep(&bytes[seg..i]);
                         // A CR before the newline is not part of the value, even when the
                         // two arrived in different pieces of the stream.
-                        if self.batch.data.len() > self.value_start
-                            && self.batch.data.last() == Some(&b'\r')
-                        {
-                            self.batch.data.pop();
+                        if self.value_len > 0 && self.last_byte == b'\r' {
+                            if self.batch.data.len() - self.value_start == self.value_len {
+                                self.batch.data.pop();
+                            }
                             self.value_len -= 1;
                         }
                         self.end_value(emit);
