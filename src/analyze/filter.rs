@@ -19,6 +19,14 @@ pub struct IpNet {
 impl IpNet {
     /// Parses `1.2.3.4`, `1.2.3.0/24`, `2001:db8::/32`, and the export notations
     /// (`[v6]:port`, `v4:port`, `::ffff:v4`).
+    ///
+    /// ```
+    /// use mailscope::analyze::filter::IpNet;
+    /// let net = IpNet::parse("2001:db8::/32").unwrap();
+    /// assert!(net.contains(&"2001:db8::66".parse().unwrap()));
+    /// assert!(IpNet::parse("[2001:db8::1]:443").is_some());
+    /// assert!(IpNet::parse("300.1.1.1").is_none());
+    /// ```
     pub fn parse(s: &str) -> Option<IpNet> {
         let s = s.trim();
         let (host, prefix) = match s.rsplit_once('/') {

@@ -278,6 +278,13 @@ fn parse_locale_time(t: &str) -> Result<Nanos, TimeError> {
 /// Normalizes a client address: strips `[` `]`, a `:port`, a `::ffff:` prefix and spaces;
 /// writes IPv6 in its canonical compressed lowercase form; lowercases host names.
 /// See: ../shared/samples/ip-address-variants.txt
+///
+/// ```
+/// use mailscope::parse::fields::normalize_ip;
+/// assert_eq!(normalize_ip("[2001:DB8:0::1]:443"), "2001:db8::1");
+/// assert_eq!(normalize_ip("10.11.12.13:12345"), "10.11.12.13");
+/// assert_eq!(normalize_ip("::ffff:10.11.12.13"), "10.11.12.13");
+/// ```
 pub fn normalize_ip(raw: &str) -> String {
     let s = raw.trim();
     if s.is_empty() {
@@ -314,6 +321,12 @@ pub fn normalize_ip(raw: &str) -> String {
 
 /// Normalizes an InternetMessageId for comparison: surrounding space and angle brackets
 /// removed, lowercased. Print it as `<id>`.
+///
+/// ```
+/// use mailscope::parse::fields::normalize_message_id;
+/// assert_eq!(normalize_message_id(" <AB12@Mail.Example.COM> "), "ab12@mail.example.com");
+/// assert_eq!(normalize_message_id("ab12@mail.example.com"), "ab12@mail.example.com");
+/// ```
 pub fn normalize_message_id(raw: &str) -> String {
     let s = raw.trim();
     let s = s.strip_prefix('<').unwrap_or(s);
