@@ -270,17 +270,28 @@ fn text<'a>(slot: Option<(u8, Field<'a>)>) -> Cow<'a, str> {
     val(slot).map(|f| f.text_or_empty()).unwrap_or_default()
 }
 
+/// The records of a Graph audit-log query page (`{"value":[record, ...],
+/// "@odata.nextLink":...}`): an object with no operation and no time of its own whose
+/// `value` is an array. `None` for anything else.
+fn page_items<'a>(s: &Slots<'a>) -> Option<TapeArr<'a>> {
+    match (s.op, s.time, val(s.value)) {
+        (None, None, Some(Field::Arr(items))) => Some(items),
+        _ => None,
+    }
+}
+
+/// True when `root` is a Graph page (whose records may be none at all).
+pub fn is_page(root: Field<'_>) -> bool {
+    matches!(root, Field::Obj(obj) if page_items(&scan(obj)).is_some())
+}
+
 /// Parses one top-level JSON value of an export into outcomes (a Graph page holds many
 /// records; anything else holds one).
 pub fn normalize_top(root: Field<'_>, parser: &mut JsonParser, out: &mut Vec<Outcome>) {
     match root {
         Field::Obj(obj) => {
             let s = scan(obj);
-            if s.op.is_none()
-                && s.time.is_none()
-                && let Some(Field::Arr(items)) = val(s.value)
-            {
-                // A Graph audit-log query page: {"value":[record, ...], "@odata.nextLink":...}
+            if let Some(items) = page_items(&s) {
                 for item in items.iter() {
                     normalize_top(item, parser, out);
                 }
