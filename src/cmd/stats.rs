@@ -54,6 +54,20 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     Ok(code)
 }
 
+/// Rows of a long list shown on the terminal; `--format json` has them all.
+const TABLE_ROWS: usize = 50;
+
+fn more(w: &mut dyn Write, total: usize) -> std::io::Result<()> {
+    if total > TABLE_ROWS {
+        writeln!(
+            w,
+            "  ... and {} more (--format json lists them all)",
+            total - TABLE_ROWS
+        )?;
+    }
+    Ok(())
+}
+
 fn n(v: u64) -> String {
     v.to_string()
 }
@@ -150,7 +164,7 @@ pub fn write_table(inv: &Inventory, w: &mut dyn Write) -> std::io::Result<()> {
             "last",
         ])
         .right(&[1, 2, 3, 4, 5]);
-        for m in &inv.mailboxes {
+        for m in inv.mailboxes.iter().take(TABLE_ROWS) {
             t.row(vec![
                 m.mailbox.clone(),
                 n(m.mail_items_accessed),
@@ -163,14 +177,18 @@ pub fn write_table(inv: &Inventory, w: &mut dyn Write) -> std::io::Result<()> {
             ]);
         }
         t.write(w, "  ")?;
+        more(w, inv.mailboxes.len())?;
     }
     writeln!(w)?;
     writeln!(w, "Users ({})", inv.users.len())?;
     let mut t = Table::new(&["user", "records", "mail_items_accessed"]).right(&[1, 2]);
-    for u in &inv.users {
+    let mut users: Vec<_> = inv.users.iter().collect();
+    users.sort_by(|a, b| b.records.cmp(&a.records).then(a.user.cmp(&b.user)));
+    for u in users.iter().take(TABLE_ROWS) {
         t.row(vec![u.user.clone(), n(u.records), n(u.mail_items_accessed)]);
     }
     t.write(w, "  ")?;
+    more(w, inv.users.len())?;
     if !inv.mailboxes_without_mail_items_accessed.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -178,9 +196,14 @@ pub fn write_table(inv: &Inventory, w: &mut dyn Write) -> std::io::Result<()> {
             "Accounts with no MailItemsAccessed records, maybe not audited ({})",
             inv.mailboxes_without_mail_items_accessed.len()
         )?;
-        for a in &inv.mailboxes_without_mail_items_accessed {
+        for a in inv
+            .mailboxes_without_mail_items_accessed
+            .iter()
+            .take(TABLE_ROWS)
+        {
             writeln!(w, "  {a}")?;
         }
+        more(w, inv.mailboxes_without_mail_items_accessed.len())?;
     }
     if inv.malformed > 0 {
         writeln!(w)?;
