@@ -914,18 +914,16 @@ impl<'o> Gen<'o> {
         let id = self.rng.guid();
         let user = &self.users[u];
         let j = &mut self.j;
-        j.clear();
-        j.obj();
-        j.time("CreationTime", t);
-        j.guid("Id", id);
-        j.s("Operation", op);
-        j.guid("OrganizationId", self.org_id);
-        j.n("RecordType", record_type as i64);
-        j.s("ResultStatus", "Succeeded");
-        j.hex16("UserKey", user.key);
-        j.n("UserType", 0);
-        j.n("Version", 1);
-        j.s("Workload", "Exchange");
+        j.head(Head {
+            t,
+            id,
+            op,
+            org: self.org_id,
+            record_type: record_type as i64,
+            result: Some("Succeeded"),
+            user_key: UserKey::Hex(user.key),
+            workload: "Exchange",
+        });
         j.s("UserId", &user.upn);
         Meta {
             id,
@@ -1177,18 +1175,16 @@ impl<'o> Gen<'o> {
         let session = self.rng.guid();
         let user = &self.users[u];
         let j = &mut self.j;
-        j.clear();
-        j.obj();
-        j.time("CreationTime", t);
-        j.guid("Id", id);
-        j.s("Operation", "New-InboxRule");
-        j.guid("OrganizationId", self.org_id);
-        j.n("RecordType", 1);
-        j.s("ResultStatus", "True");
-        j.hex16("UserKey", user.key);
-        j.n("UserType", 0);
-        j.n("Version", 1);
-        j.s("Workload", "Exchange");
+        j.head(Head {
+            t,
+            id,
+            op: "New-InboxRule",
+            org: self.org_id,
+            record_type: 1,
+            result: Some("True"),
+            user_key: UserKey::Hex(user.key),
+            workload: "Exchange",
+        });
         j.ip("ClientIP", ip, style);
         let (name, params): (&str, &[(&str, &str)]) = if malicious {
             (
@@ -1255,18 +1251,16 @@ impl<'o> Gen<'o> {
         let intra = self.rng.guid();
         let user = &self.users[u];
         let j = &mut self.j;
-        j.clear();
-        j.obj();
-        j.time("CreationTime", t);
-        j.guid("Id", id);
-        j.s("Operation", "UserLoggedIn");
-        j.guid("OrganizationId", self.org_id);
-        j.n("RecordType", 15);
-        j.s("ResultStatus", "Success");
-        j.guid("UserKey", user.object_id);
-        j.n("UserType", 0);
-        j.n("Version", 1);
-        j.s("Workload", "AzureActiveDirectory");
+        j.head(Head {
+            t,
+            id,
+            op: "UserLoggedIn",
+            org: self.org_id,
+            record_type: 15,
+            result: Some("Success"),
+            user_key: UserKey::Guid(user.object_id),
+            workload: "AzureActiveDirectory",
+        });
         j.ip("ClientIP", ip, 0);
         j.s("ObjectId", "00000002-0000-0ff1-ce00-000000000000");
         j.s("UserId", &user.upn);
@@ -1371,17 +1365,16 @@ impl<'o> Gen<'o> {
         let rel = "Documents/Shared";
         let object = format!("{site}{rel}/{file}");
         let j = &mut self.j;
-        j.clear();
-        j.obj();
-        j.time("CreationTime", t);
-        j.guid("Id", id);
-        j.s("Operation", op);
-        j.guid("OrganizationId", self.org_id);
-        j.n("RecordType", 6);
-        j.hex16("UserKey", user.key);
-        j.n("UserType", 0);
-        j.n("Version", 1);
-        j.s("Workload", "OneDrive");
+        j.head(Head {
+            t,
+            id,
+            op,
+            org: self.org_id,
+            record_type: 6,
+            result: None,
+            user_key: UserKey::Hex(user.key),
+            workload: "OneDrive",
+        });
         j.ip("ClientIP", ip, 0);
         j.s("UserId", &user.upn);
         j.guid("CorrelationId", ids[0]);
@@ -1592,7 +1585,47 @@ struct Json {
     after_key: bool,
 }
 
+/// How a record writes its `UserKey`.
+enum UserKey {
+    Hex(u64),
+    Guid(u128),
+}
+
+/// The fields every audit record starts with, in the samples' order.
+struct Head<'a> {
+    t: i64,
+    id: u128,
+    op: &'a str,
+    org: u128,
+    record_type: i64,
+    /// `None`: the record has no ResultStatus (SharePoint/OneDrive file events).
+    result: Option<&'a str>,
+    user_key: UserKey,
+    workload: &'a str,
+}
+
 impl Json {
+    /// Starts a record with its [`Head`] fields.
+    fn head(&mut self, h: Head<'_>) {
+        self.clear();
+        self.obj();
+        self.time("CreationTime", h.t);
+        self.guid("Id", h.id);
+        self.s("Operation", h.op);
+        self.guid("OrganizationId", h.org);
+        self.n("RecordType", h.record_type);
+        if let Some(r) = h.result {
+            self.s("ResultStatus", r);
+        }
+        match h.user_key {
+            UserKey::Hex(k) => self.hex16("UserKey", k),
+            UserKey::Guid(g) => self.guid("UserKey", g),
+        }
+        self.n("UserType", 0);
+        self.n("Version", 1);
+        self.s("Workload", h.workload);
+    }
+
     fn clear(&mut self) {
         self.buf.clear();
         self.first.clear();
