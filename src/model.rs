@@ -50,6 +50,16 @@ pub const LOGON_TYPE_NAMES: [&str; 7] = [
     "DelegatedAdmin",
 ];
 
+/// `LogonType` as its schema name, or its number when the schema has no name for it.
+pub fn logon_type_label(t: Option<u8>) -> std::borrow::Cow<'static, str> {
+    match t {
+        None => "".into(),
+        Some(n) => LOGON_TYPE_NAMES
+            .get(n as usize)
+            .map_or_else(|| n.to_string().into(), |s| (*s).into()),
+    }
+}
+
 /// One message listed in a bind record.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Item {
@@ -92,13 +102,7 @@ pub struct MailAccess {
 
 impl MailAccess {
     pub fn logon_type_name(&self) -> String {
-        match self.logon_type {
-            Some(n) => LOGON_TYPE_NAMES
-                .get(n as usize)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| n.to_string()),
-            None => String::new(),
-        }
+        logon_type_label(self.logon_type).into_owned()
     }
 
     /// All listed messages with their folder path.
@@ -128,12 +132,6 @@ pub struct Record {
 }
 
 pub const MAIL_ITEMS_ACCESSED: &str = "MailItemsAccessed";
-
-impl Record {
-    pub fn is_mail_items_accessed(&self) -> bool {
-        self.mail.is_some()
-    }
-}
 
 fn ser_time<S: serde::Serializer>(t: &Nanos, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::parse::fields::format_time(*t))

@@ -6,7 +6,7 @@
 //! a projection of the few full contexts onto the requested keys.
 
 use super::access::{Access, Accesses, Context};
-use crate::model::{LOGON_TYPE_NAMES, Nanos};
+use crate::model::{Nanos, logon_type_label};
 use ahash::{AHashMap, AHashSet};
 use std::borrow::Cow;
 
@@ -67,16 +67,6 @@ impl Key {
             Key::App => Cow::Borrowed(app),
             Key::ClientApp => Cow::Borrowed(client_app),
         }
-    }
-}
-
-/// `LogonType` as its schema name, or its number when the schema has no name for it.
-pub fn logon_type_label(t: Option<u8>) -> Cow<'static, str> {
-    match t {
-        None => Cow::Borrowed(""),
-        Some(n) => LOGON_TYPE_NAMES
-            .get(n as usize)
-            .map_or_else(|| Cow::Owned(n.to_string()), |s| Cow::Borrowed(*s)),
     }
 }
 
