@@ -1965,7 +1965,7 @@ mod tests {
         assert_eq!(throttled, s.throttled);
         let mut by_op = BTreeMap::new();
         for r in &ing.records {
-            *by_op.entry(r.operation.clone()).or_insert(0u64) += 1;
+            *by_op.entry(r.operation.to_string()).or_insert(0u64) += 1;
         }
         assert_eq!(by_op, s.by_operation);
         if let Some(a) = &s.attacker {

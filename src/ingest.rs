@@ -810,10 +810,10 @@ fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
         .into_par_iter()
         .map(|shard| {
             // The best copy of each id, by index: no id is copied.
-            let mut best: AHashMap<&str, usize> = AHashMap::with_capacity(shard.len());
+            let mut best: AHashMap<&crate::model::RecordId, usize> = AHashMap::with_capacity(shard.len());
             let mut dups = 0u64;
             for (i, r) in shard.iter().enumerate() {
-                match best.entry(r.id.as_str()) {
+                match best.entry(&r.id) {
                     std::collections::hash_map::Entry::Occupied(mut e) => {
                         dups += 1;
                         if *r < shard[*e.get()] {

@@ -25,3 +25,4 @@ pub mod output;
 pub mod parse;
 pub mod progress;
 pub mod report;
+pub mod sym;

@@ -5,6 +5,7 @@
 //! [`MailAccess`]. Strings that are keys (mailboxes, users, message ids) are normalized here
 //! once, so the analysis never has to care how an export spelled them.
 
+use crate::sym::Sym;
 use serde::Serialize;
 use std::fmt;
 
@@ -65,16 +66,16 @@ pub fn logon_type_label(t: Option<u8>) -> std::borrow::Cow<'static, str> {
 pub struct Item {
     /// InternetMessageId without angle brackets or surrounding space, lowercased
     /// (compared case-insensitively, printed as `<id>`).
-    pub internet_message_id: String,
+    pub internet_message_id: Sym,
     pub size_bytes: Option<u64>,
 }
 
 /// A folder named by a record, with the messages the record lists in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Folder {
-    pub id: String,
+    pub id: Sym,
     /// Folder path as Exchange writes it, e.g. `\Inbox`.
-    pub path: String,
+    pub path: Sym,
     pub items: Vec<Item>,
 }
 
@@ -88,13 +89,13 @@ pub struct MailAccess {
     pub operation_count: u64,
     pub logon_type: Option<u8>,
     /// Client IP, normalized: no brackets, port or `::ffff:` prefix.
-    pub client_ip: String,
+    pub client_ip: Sym,
     /// Client IP as the record wrote it.
-    pub client_ip_raw: String,
-    pub client_info: String,
-    pub session_id: String,
-    pub app_id: String,
-    pub client_app_id: String,
+    pub client_ip_raw: Box<str>,
+    pub client_info: Sym,
+    pub session_id: Sym,
+    pub app_id: Sym,
+    pub client_app_id: Sym,
     pub folders: Vec<Folder>,
     /// The folder a sync record synced (`Item.ParentFolder`, or the one item-less `Folders[]`).
     pub synced_folder: Option<Folder>,
@@ -113,20 +114,129 @@ impl MailAccess {
     }
 }
 
+/// A record id (`Id` = `RecordId` = `Identity` = `OfficeId`), lowercased. Ids in the GUID
+/// form every Microsoft 365 export uses are held as their 128 bits (no allocation, compared
+/// in one step); anything else as text. Order, equality and display are the text's.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum RecordId {
+    Guid(u128),
+    Text(Box<str>),
+}
+
+impl RecordId {
+    /// `s` as an id; `s` should already be lowercased.
+    pub fn new(s: &str) -> RecordId {
+        parse_guid(s).map_or_else(|| RecordId::Text(s.into()), RecordId::Guid)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, RecordId::Text(t) if t.is_empty())
+    }
+
+    /// The id as text.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            RecordId::Guid(g) => format_guid(*g).into(),
+            RecordId::Text(t) => (**t).into(),
+        }
+    }
+}
+
+/// `8-4-4-4-12` lowercase hex digits, the only form [`RecordId::Guid`] stands for.
+fn parse_guid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut v = 0u128;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | d as u128;
+    }
+    Some(v)
+}
+
+fn format_guid(g: u128) -> String {
+    let h = format!("{g:032x}");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+impl Default for RecordId {
+    fn default() -> Self {
+        RecordId::Text("".into())
+    }
+}
+
+impl Ord for RecordId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            // Fixed-width lowercase hex: numeric order is text order.
+            (RecordId::Guid(a), RecordId::Guid(b)) => a.cmp(b),
+            _ => self.text().cmp(&other.text()),
+        }
+    }
+}
+impl PartialOrd for RecordId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.text(), f)
+    }
+}
+impl PartialEq<&str> for RecordId {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
+}
+impl From<&str> for RecordId {
+    fn from(s: &str) -> RecordId {
+        RecordId::new(s)
+    }
+}
+impl From<&RecordId> for String {
+    fn from(id: &RecordId) -> String {
+        id.text().into_owned()
+    }
+}
+impl Serialize for RecordId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
 /// One well-formed audit record, normalized.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Record {
     /// Record id (`Id` = `RecordId` = `Identity` = `OfficeId`), lowercased. A record without
     /// one gets `~` followed by a digest of its normalized content.
-    pub id: String,
+    pub id: RecordId,
     /// Event time from the record's own time field (the export wrapper's only as fallback).
     #[serde(serialize_with = "ser_time")]
     pub time: Nanos,
-    pub operation: String,
+    pub operation: Sym,
     /// Who acted (`UserId`); lowercased when it is a UPN.
-    pub user: String,
+    pub user: Sym,
     /// Mailbox that holds the data (`MailboxOwnerUPN`); lowercased.
-    pub mailbox: String,
+    pub mailbox: Sym,
     /// Present exactly when `operation` is `MailItemsAccessed`.
     pub mail: Option<Box<MailAccess>>,
 }

@@ -213,10 +213,10 @@ impl Filter {
         if self.from.is_some_and(|f| r.time < f) || self.to.is_some_and(|t| r.time > t) {
             return false;
         }
-        if !self.mailboxes.is_empty() && !self.mailboxes.contains(&r.mailbox) {
+        if !self.mailboxes.is_empty() && !self.mailboxes.iter().any(|m| r.mailbox == *m) {
             return false;
         }
-        if !self.users.is_empty() && !self.users.contains(&r.user) {
+        if !self.users.is_empty() && !self.users.iter().any(|u| r.user == *u) {
             return false;
         }
         if !self.iocs.is_empty() && !self.iocs.iter().any(|i| i.matches(r)) {
@@ -252,7 +252,7 @@ impl Filter {
             && !self
                 .apps
                 .iter()
-                .any(|a| *a == m.app_id || *a == m.client_app_id)
+                .any(|a| m.app_id == *a || m.client_app_id == *a)
         {
             return false;
         }

@@ -95,7 +95,7 @@ pub fn inventory(ing: &Ingested) -> Inventory {
         }
         if !r.user.is_empty() {
             let u = users.entry(&r.user).or_insert_with(|| UserSummary {
-                user: r.user.clone(),
+                user: r.user.to_string(),
                 records: 0,
                 mail_items_accessed: 0,
             });
@@ -111,7 +111,7 @@ pub fn inventory(ing: &Ingested) -> Inventory {
         let mb = mailboxes
             .entry(&r.mailbox)
             .or_insert_with(|| MailboxSummary {
-                mailbox: r.mailbox.clone(),
+                mailbox: r.mailbox.to_string(),
                 mail_items_accessed: 0,
                 bind: 0,
                 sync: 0,

@@ -15,7 +15,7 @@ use super::access::{Accesses, join_set};
 use super::filter::Indicator;
 use super::messages::{MessageRow, messages};
 use super::throttle::{UNAUDITED, Window, windows};
-use crate::model::{AccessType, Nanos, Record};
+use crate::model::{AccessType, Nanos, Record, RecordId};
 use crate::parse::fields::format_time;
 use ahash::AHashSet;
 use serde::Serialize;
@@ -126,7 +126,7 @@ pub struct ScopeResult<'r> {
     /// MailItemsAccessed records in the attacker's context, sorted by (time, id).
     pub attacker: Vec<&'r Record>,
     /// Which indicator matched each directly matched record (by record id).
-    pub matched_by: BTreeMap<&'r str, &'r str>,
+    pub matched_by: BTreeMap<&'r RecordId, &'r str>,
     pub pivots: Vec<SessionPivot>,
     pub mailboxes: Vec<MailboxExposure>,
     pub folders: Vec<FolderExposure>,
@@ -150,14 +150,14 @@ where
         r.mail.is_some()
             && opts.from.is_none_or(|f| r.time >= f)
             && opts.to.is_none_or(|t| r.time <= t)
-            && (opts.mailboxes.is_empty() || opts.mailboxes.contains(&r.mailbox))
+            && (opts.mailboxes.is_empty() || opts.mailboxes.iter().any(|m| r.mailbox == *m))
     };
     let candidates: Vec<&Record> = records.iter().filter(|r| in_scope(r)).collect();
 
     // 1. Records that an indicator matches.
-    let mut matched_by: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut matched_by: BTreeMap<&RecordId, &str> = BTreeMap::new();
     let mut pivots: BTreeMap<&str, SessionPivot> = BTreeMap::new();
-    let mut attacker_ids: AHashSet<&str> = AHashSet::new();
+    let mut attacker_ids: AHashSet<&RecordId> = AHashSet::new();
     for r in &candidates {
         let Some(label) = first_match(&opts.indicators, r) else {
             continue;
@@ -167,9 +167,9 @@ where
         let m = r.mail.as_deref().expect("candidates are MailItemsAccessed");
         if opts.expand_sessions && !m.session_id.is_empty() {
             let p = pivots.entry(&m.session_id).or_insert_with(|| SessionPivot {
-                session_id: m.session_id.clone(),
+                session_id: m.session_id.to_string(),
                 matched_by: label.to_string(),
-                via_record: r.id.clone(),
+                via_record: r.id.to_string(),
                 records_matched: 0,
                 records_added: 0,
                 mailboxes: Vec::new(),
@@ -186,15 +186,15 @@ where
                 if attacker_ids.insert(&r.id) {
                     p.records_added += 1;
                 }
-                p.mailboxes.push(r.mailbox.clone());
-                p.client_ips.push(m.client_ip.clone());
+                p.mailboxes.push(r.mailbox.to_string());
+                p.client_ips.push(m.client_ip.to_string());
             }
         }
     }
     let attacker: Vec<&Record> = candidates
         .iter()
         .copied()
-        .filter(|r| attacker_ids.contains(r.id.as_str()))
+        .filter(|r| attacker_ids.contains(&r.id))
         .collect();
     let pivots: Vec<SessionPivot> = pivots
         .into_values()
@@ -232,15 +232,15 @@ where
         .filter_map(|r| {
             let m = r.mail.as_deref()?;
             (m.access == AccessType::Sync).then(|| FolderExposure {
-                mailbox: r.mailbox.clone(),
+                mailbox: r.mailbox.to_string(),
                 folder: m
                     .synced_folder
                     .as_ref()
-                    .map_or_else(String::new, |f| f.path.clone()),
+                    .map_or_else(String::new, |f| f.path.to_string()),
                 synced_at: r.time,
-                session_id: m.session_id.clone(),
-                client_ip: m.client_ip.clone(),
-                record_id: r.id.clone(),
+                session_id: m.session_id.to_string(),
+                client_ip: m.client_ip.to_string(),
+                record_id: r.id.to_string(),
             })
         })
         .collect();
@@ -250,7 +250,7 @@ where
 
     // 6. Binds in the attacker's context: exactly those messages.
     let acc = Accesses::build(records, |r| {
-        attacker_ids.contains(r.id.as_str()) && in_scope(r)
+        attacker_ids.contains(&r.id) && in_scope(r)
     });
     let msgs = messages(&acc);
     let accesses_raw = acc.items.len() as u64;
@@ -312,7 +312,7 @@ where
                     .as_deref()
                     .is_some_and(|m| m.access != AccessType::Sync)
             })
-            .map(|r| r.id.clone())
+            .map(|r| r.id.to_string())
             .collect();
         if !bind_ids.is_empty() {
             let kept = acc
@@ -351,13 +351,13 @@ where
             sessions: split_set(
                 &recs
                     .iter()
-                    .filter_map(|r| r.mail.as_deref().map(|m| m.session_id.clone()))
+                    .filter_map(|r| r.mail.as_deref().map(|m| m.session_id.to_string()))
                     .collect::<Vec<_>>(),
             ),
             client_ips: split_set(
                 &recs
                     .iter()
-                    .filter_map(|r| r.mail.as_deref().map(|m| m.client_ip.clone()))
+                    .filter_map(|r| r.mail.as_deref().map(|m| m.client_ip.to_string()))
                     .collect::<Vec<_>>(),
             ),
             messages: mb_msgs,

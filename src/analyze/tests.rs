@@ -208,7 +208,7 @@ fn ip_filters_match_every_notation_and_cidrs() {
         };
         recs.iter()
             .filter(|r| f.matches(r))
-            .map(|r| r.id.clone())
+            .map(|r| r.id.to_string())
             .collect()
     };
     assert_eq!(ids(&["2001:db8::1"]), ["a"]);

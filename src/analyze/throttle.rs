@@ -3,7 +3,7 @@
 //! exposed in that window. Windows of one mailbox that overlap or touch are merged.
 //! See: ../shared/docs/forensics.md, "Throttling".
 
-use crate::model::{Nanos, Record};
+use crate::model::{Nanos, Record, RecordId};
 use std::collections::BTreeMap;
 
 /// How long auditing of binds stops after a throttled record.
@@ -20,7 +20,7 @@ pub struct Window {
 
 /// The merged unaudited windows of the throttled records among `records`.
 pub fn windows<'r>(records: impl IntoIterator<Item = &'r Record>) -> Vec<Window> {
-    let mut by_mailbox: BTreeMap<&str, Vec<(Nanos, &str)>> = BTreeMap::new();
+    let mut by_mailbox: BTreeMap<&str, Vec<(Nanos, &RecordId)>> = BTreeMap::new();
     for r in records {
         if r.mail.as_deref().is_some_and(|m| m.throttled) {
             by_mailbox

@@ -54,13 +54,13 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         (
             a.message,
             a.time,
-            acc.record(a).id.as_str(),
+            &acc.record(a).id,
             acc.ctx(a).folder,
         )
             .cmp(&(
                 b.message,
                 b.time,
-                acc.record(b).id.as_str(),
+                &acc.record(b).id,
                 acc.ctx(b).folder,
             ))
     });

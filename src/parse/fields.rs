@@ -3,6 +3,7 @@
 //! ../shared/samples/SOURCES.md is handled here, once.
 
 use crate::model::{LOGON_TYPE_NAMES, Nanos};
+use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -286,9 +287,14 @@ fn parse_locale_time(t: &str) -> Result<Nanos, TimeError> {
 /// assert_eq!(normalize_ip("::ffff:10.11.12.13"), "10.11.12.13");
 /// ```
 pub fn normalize_ip(raw: &str) -> String {
+    normalize_ip_cow(raw).into_owned()
+}
+
+/// [`normalize_ip`] without a copy when the address is already in its canonical form.
+pub fn normalize_ip_cow(raw: &str) -> Cow<'_, str> {
     let s = raw.trim();
     if s.is_empty() {
-        return String::new();
+        return Cow::Borrowed("");
     }
     // "[x]" or "[x]:port"
     let host = if let Some(rest) = s.strip_prefix('[') {
@@ -307,16 +313,40 @@ pub fn normalize_ip(raw: &str) -> String {
     } else {
         s
     };
-    if let Ok(v4) = host.parse::<Ipv4Addr>() {
-        return v4.to_string();
+    // Ipv4Addr's parser takes only the canonical dotted form (no leading zeros).
+    if host.parse::<Ipv4Addr>().is_ok() {
+        return Cow::Borrowed(host);
     }
     if let Ok(v6) = host.parse::<Ipv6Addr>() {
-        if let Some(v4) = v6.to_ipv4_mapped() {
-            return v4.to_string();
-        }
-        return v6.to_string();
+        let canonical = match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        };
+        return if canonical == host {
+            Cow::Borrowed(host)
+        } else {
+            Cow::Owned(canonical)
+        };
     }
-    host.to_ascii_lowercase()
+    ascii_lower(host)
+}
+
+/// `s` in ASCII lowercase, copied only when it has an uppercase letter.
+pub fn ascii_lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// `s` lowercased (Unicode), copied only when that changes it.
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        ascii_lower(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
 }
 
 /// Normalizes an InternetMessageId for comparison: surrounding space and angle brackets
@@ -328,10 +358,15 @@ pub fn normalize_ip(raw: &str) -> String {
 /// assert_eq!(normalize_message_id("ab12@mail.example.com"), "ab12@mail.example.com");
 /// ```
 pub fn normalize_message_id(raw: &str) -> String {
+    normalize_message_id_cow(raw).into_owned()
+}
+
+/// [`normalize_message_id`] without a copy when the id has no uppercase letter.
+pub fn normalize_message_id_cow(raw: &str) -> Cow<'_, str> {
     let s = raw.trim();
     let s = s.strip_prefix('<').unwrap_or(s);
     let s = s.strip_suffix('>').unwrap_or(s);
-    s.trim().to_lowercase()
+    lower(s.trim())
 }
 
 /// Parses a `LogonType` given as a number, a numeric string or a name (`Owner`).
@@ -352,11 +387,16 @@ pub fn parse_logon_type(s: &str) -> Option<u8> {
 /// Lowercases an identity when it is a UPN or mail address (case-insensitive in M365);
 /// leaves SIDs, GUIDs and display names as they are.
 pub fn normalize_identity(s: &str) -> String {
+    normalize_identity_cow(s).into_owned()
+}
+
+/// [`normalize_identity`] without a copy when nothing changes.
+pub fn normalize_identity_cow(s: &str) -> Cow<'_, str> {
     let s = s.trim();
     if s.contains('@') {
-        s.to_lowercase()
+        lower(s)
     } else {
-        s.to_string()
+        Cow::Borrowed(s)
     }
 }
 

@@ -13,7 +13,8 @@ mod json;
 
 pub use json::{JsonParser, Malformed, MalformedKind, is_unterminated};
 
-use crate::model::{AccessType, Folder, Item, MAIL_ITEMS_ACCESSED, MailAccess, Record};
+use crate::model::{AccessType, Folder, Item, MAIL_ITEMS_ACCESSED, MailAccess, Record, RecordId};
+use crate::sym::Sym;
 use fields::*;
 use simd_json::{Node, StaticNode};
 use std::borrow::Cow;
@@ -383,7 +384,8 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     if let Some(w) = wrapper {
         a.fill_from(w);
     }
-    let operation = text(a.op).trim().to_string();
+    let operation_text = text(a.op);
+    let operation = operation_text.trim();
     if operation.is_empty() {
         return Outcome::Malformed(Malformed::new(
             MalformedKind::NotARecord,
@@ -406,21 +408,21 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         None
     };
     let mut record = Record {
-        id: text(a.id).trim().to_ascii_lowercase(),
+        id: RecordId::new(&ascii_lower(text(a.id).trim())),
         time,
-        operation: if mail.is_some() {
-            MAIL_ITEMS_ACCESSED.to_string()
+        operation: Sym::new(if mail.is_some() {
+            MAIL_ITEMS_ACCESSED
         } else {
             operation
-        },
-        user: normalize_identity(&text(a.user)),
-        mailbox: normalize_identity(&text(a.mailbox)),
+        }),
+        user: Sym::new(&normalize_identity_cow(&text(a.user))),
+        mailbox: Sym::new(&normalize_identity_cow(&text(a.mailbox))),
         mail,
     };
     if record.id.is_empty() {
         // No record id: de-duplicate by content instead.
         let digest = fnv1a(format!("{record:?}").as_bytes(), 0);
-        record.id = format!("~{digest:016x}");
+        record.id = RecordId::Text(format!("~{digest:016x}").into());
     }
     Outcome::Record(record)
 }
@@ -478,7 +480,8 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
         .and_then(|f| f.as_u64())
         .unwrap_or(listed.max(1));
 
-    let ip_raw = text(a.ip).trim().to_string();
+    let ip_text = text(a.ip);
+    let ip_raw = ip_text.trim();
     let app_ctx = match val(a.app_ctx) {
         Some(Field::Obj(o)) => Some(o),
         _ => None,
@@ -489,24 +492,24 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
             .map(|f| f.text_or_empty().trim().to_string())
             .unwrap_or_default()
     };
-    let mut session_id = text(a.session).trim().to_string();
+    let mut session_id = Sym::new(text(a.session).trim());
     if session_id.is_empty() {
-        session_id = from_ctx(&["AADSessionId"]);
+        session_id = Sym::new(&from_ctx(&["AADSessionId"]));
     }
-    let mut client_app_id = text(a.client_app_id).trim().to_ascii_lowercase();
+    let mut client_app_id = Sym::new(&ascii_lower(text(a.client_app_id).trim()));
     if client_app_id.is_empty() {
-        client_app_id = from_ctx(&["ClientAppId"]).to_ascii_lowercase();
+        client_app_id = Sym::new(&from_ctx(&["ClientAppId"]).to_ascii_lowercase());
     }
     Ok(MailAccess {
         access,
         throttled,
         operation_count,
         logon_type: val(a.logon).and_then(|f| parse_logon_type(&f.text_or_empty())),
-        client_ip: normalize_ip(&ip_raw),
-        client_ip_raw: ip_raw,
-        client_info: text(a.client_info).trim().to_string(),
+        client_ip: Sym::new(&normalize_ip_cow(ip_raw)),
+        client_ip_raw: ip_raw.into(),
+        client_info: Sym::new(text(a.client_info).trim()),
         session_id,
-        app_id: text(a.app_id).trim().to_ascii_lowercase(),
+        app_id: Sym::new(&ascii_lower(text(a.app_id).trim())),
         client_app_id,
         folders,
         synced_folder,
@@ -582,8 +585,7 @@ fn collect_folders(
                                 pairs
                                     .iter()
                                     .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                                    .map(|(_, v)| v.to_string())
-                                    .unwrap_or_default()
+                                    .map_or(Sym::EMPTY, |(_, v)| Sym::new(v))
                             };
                             out.push(Folder {
                                 id: get("Id"),
@@ -615,17 +617,17 @@ fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
     let mut folder = Folder::default();
     let mut err = None;
     o.visit(|k, v| match k {
-        "Id" | "id" => folder.id = v.text_or_empty().trim().to_string(),
-        "Path" | "path" => folder.path = v.text_or_empty().to_string(),
+        "Id" | "id" => folder.id = Sym::new(v.text_or_empty().trim()),
+        "Path" | "path" => folder.path = Sym::new(&v.text_or_empty()),
         "FolderItems" | "folderItems" => match v {
             Field::Arr(items) => {
                 for it in items.iter() {
                     if let Field::Obj(io) = it {
-                        let mut imid = String::new();
+                        let mut imid = Sym::EMPTY;
                         let mut size = None;
                         io.visit(|ik, iv| match ik {
                             "InternetMessageId" | "internetMessageId" => {
-                                imid = normalize_message_id(&iv.text_or_empty())
+                                imid = Sym::new(&normalize_message_id_cow(&iv.text_or_empty()))
                             }
                             "SizeInBytes" | "sizeInBytes" => size = iv.as_u64(),
                             _ => {}
@@ -670,8 +672,8 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
                     path = get("Name");
                 }
                 Some(Folder {
-                    id: get("Id").trim().to_string(),
-                    path,
+                    id: Sym::new(get("Id").trim()),
+                    path: Sym::new(&path),
                     items: Vec::new(),
                 })
             }

@@ -8,6 +8,7 @@ use crate::util::*;
 use mailscope::analyze::inventory::inventory;
 use mailscope::ingest::Ingested;
 use mailscope::model::{AccessType, Folder, Item, MailAccess, Record};
+use mailscope::sym::Sym;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What reading one sample must give.
@@ -260,7 +261,7 @@ fn all_samples_together() {
     let read: u64 = singles.iter().map(|i| i.read).sum();
     let unique: BTreeSet<String> = singles
         .iter()
-        .flat_map(|i| i.records.iter().map(|r| r.id.clone()))
+        .flat_map(|i| i.records.iter().map(|r| r.id.to_string()))
         .collect();
     let malformed: u64 = singles.iter().map(|i| i.malformed_total()).sum();
     // f5493f9a-... is in six samples (a-bind, c-throttled, f-graph, three g-extractor
@@ -279,7 +280,7 @@ fn all_samples_together() {
     assert_eq!(
         ing.records
             .iter()
-            .map(|r| r.id.clone())
+            .map(|r| r.id.to_string())
             .collect::<BTreeSet<_>>(),
         unique,
         "record ids of all samples together"
@@ -321,8 +322,8 @@ pub fn office365itpros_bind() -> Record {
             client_ip_raw: ip.into(),
             client_info: "Client=OutlookService;Outlook-iOS/2.0;".into(),
             session_id: "1f99e672-8141-4a22-9aa0-96357297e843".into(),
-            app_id: String::new(),
-            client_app_id: String::new(),
+            app_id: Sym::EMPTY,
+            client_app_id: Sym::EMPTY,
             folders: vec![Folder {
                 id: "LgAAAAB+7ILpFNx8TrktaK8VYWerAQBe9CuwLc2fTK7W46L1SAp9AAAA2lHHAAAB".into(),
                 path: "\\Inbox".into(),
@@ -394,8 +395,8 @@ fn simuland_sync(id: &str, folders: Vec<Folder>) -> Record {
             client_ip_raw: "1.2.3.4".into(),
             client_info: "Client=MSExchangeRPC".into(),
             session_id: "00000000-0000-0000-0000-000000005e55".into(),
-            app_id: String::new(),
-            client_app_id: String::new(),
+            app_id: Sym::EMPTY,
+            client_app_id: Sym::EMPTY,
             folders,
             synced_folder: Some(Folder {
                 id: SIMULAND_INBOX.into(),
@@ -487,7 +488,7 @@ fn sentinel_expected() -> Record {
             client_ip: "1.2.3.4".into(),
             client_ip_raw: "1.2.3.4".into(),
             client_info: "Client=REST;;".into(),
-            session_id: String::new(),
+            session_id: Sym::EMPTY,
             app_id: "00000003-0000-0000-c000-000000000000".into(),
             client_app_id: "5a95e683-08ad-424e-a441-1d1aec52c02c".into(),
             // Items as the record lists them, the repeated message included: the record
@@ -498,7 +499,7 @@ fn sentinel_expected() -> Record {
                 items: ids
                     .into_iter()
                     .map(|id| Item {
-                        internet_message_id: id,
+                        internet_message_id: id.into(),
                         size_bytes: None,
                     })
                     .collect(),
@@ -552,7 +553,7 @@ fn defender_rows_lossy_mail_items_accessed_is_malformed_not_empty() {
     let name = "a-defender-cloudappevents-otrf-FULL.jsonl";
     let ing = ingest_file(&sample(name));
     let ops: BTreeMap<String, u64> = ing.records.iter().fold(BTreeMap::new(), |mut m, r| {
-        *m.entry(r.operation.clone()).or_default() += 1;
+        *m.entry(r.operation.to_string()).or_default() += 1;
         m
     });
     let want_ops: BTreeMap<String, u64> = [
@@ -652,7 +653,7 @@ fn search_ual_au_locale_uses_auditdata_time_and_wrapper_identity() {
         time: utc(2025, 12, 3, 7, 31, 34, 0),
         operation: "MailItemsAccessed".into(),
         user: "claire@oculus.info".into(),
-        mailbox: String::new(),
+        mailbox: Sym::EMPTY,
         mail: Some(Box::new(MailAccess {
             // No OperationProperties.
             access: AccessType::Unknown,
@@ -662,9 +663,9 @@ fn search_ual_au_locale_uses_auditdata_time_and_wrapper_identity() {
             client_ip: "110.175.56.190".into(),
             client_ip_raw: "110.175.56.190".into(),
             client_info: "Client=OWA;Action=ViaProxy".into(),
-            session_id: String::new(),
-            app_id: String::new(),
-            client_app_id: String::new(),
+            session_id: Sym::EMPTY,
+            app_id: Sym::EMPTY,
+            client_app_id: Sym::EMPTY,
             folders: vec![],
             synced_folder: None,
         })),
@@ -729,7 +730,7 @@ fn purview_full_csv_counts_match_an_independent_reading() {
         ),
         "first/last time vs AuditData CreationTime"
     );
-    let got_ids: BTreeSet<String> = ing.records.iter().map(|r| r.id.clone()).collect();
+    let got_ids: BTreeSet<String> = ing.records.iter().map(|r| r.id.to_string()).collect();
     assert_eq!(got_ids, ids, "record ids vs the RecordId column");
     assert_eq!(ing.files[0].shape, "purview-portal-csv");
 }
@@ -740,7 +741,7 @@ fn management_api_content_blob() {
     let got: Vec<(String, i64, String, String)> = ing
         .records
         .iter()
-        .map(|r| (r.id.clone(), r.time, r.operation.clone(), r.user.clone()))
+        .map(|r| ((&r.id).into(), r.time, r.operation.into(), r.user.into()))
         .collect();
     let admin = "admin@contoso.onmicrosoft.com".to_string();
     let want = vec![
@@ -776,9 +777,9 @@ fn exchange_item_records_are_other_operations() {
         .iter()
         .map(|r| {
             (
-                r.operation.clone(),
-                r.user.clone(),
-                r.mailbox.clone(),
+                r.operation.into(),
+                r.user.into(),
+                r.mailbox.into(),
                 r.mail.is_some(),
             )
         })
