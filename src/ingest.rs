@@ -670,6 +670,7 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
     let (free_tx, free_rx) = bounded::<Vec<u8>>(threads * 2 + 2);
     let stop = AtomicBool::new(false);
     let partials = Mutex::new(Vec::<Partial>::new());
+    let read_phase = crate::progress::Phase::start("read and parse");
 
     let reports = std::thread::scope(|scope| {
         let producer = Producer {
@@ -719,8 +720,11 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
         handle.join().unwrap_or_default()
     });
     progress.finish();
+    drop(read_phase);
     let partials = partials.into_inner().unwrap_or_default();
+    let merge_phase = crate::progress::Phase::start("merge and de-duplicate records");
     let out = merge(reports, partials, opts, &pool);
+    drop(merge_phase);
     if opts.strict {
         if let Some(first) = out.malformed_examples.first() {
             return Err(Error::Strict(first.location()));

@@ -43,3 +43,23 @@ impl Progress {
         }
     }
 }
+
+/// A phase of a run whose duration is printed on stderr when the environment variable
+/// `MAILSCOPE_TIMINGS` is set (for profiling; see benches/README.md).
+pub struct Phase(Option<(&'static str, std::time::Instant)>);
+
+impl Phase {
+    pub fn start(name: &'static str) -> Phase {
+        static ON: std::sync::LazyLock<bool> =
+            std::sync::LazyLock::new(|| std::env::var_os("MAILSCOPE_TIMINGS").is_some());
+        Phase(ON.then(|| (name, std::time::Instant::now())))
+    }
+}
+
+impl Drop for Phase {
+    fn drop(&mut self) {
+        if let Some((name, t)) = self.0 {
+            eprintln!("timing: {name}: {:.3} s", t.elapsed().as_secs_f64());
+        }
+    }
+}

@@ -128,6 +128,12 @@ impl Sym {
         self.0.text
     }
 
+    /// A total order that is cheap to compute (hash, then text): for sorting where only
+    /// grouping and determinism matter, not alphabetical order.
+    pub fn hash_order(&self, other: &Sym) -> std::cmp::Ordering {
+        self.0.hash.cmp(&other.0.hash).then_with(|| self.cmp(other))
+    }
+
     /// The stored hash of the text (fixed seeds).
     pub fn hash_value(self) -> u64 {
         self.0.hash

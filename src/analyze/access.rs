@@ -14,6 +14,7 @@
 //! merged across machines.
 
 use crate::model::{AccessType, Nanos, Record};
+use crate::sym::Sym;
 use rayon::prelude::*;
 use std::hash::Hash;
 
@@ -22,25 +23,25 @@ pub const DEDUP_WINDOW: Nanos = 3_600 * 1_000_000_000;
 
 /// Microsoft's context key for an access (the eight properties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Context<'r> {
-    pub mailbox: &'r str,
-    pub user: &'r str,
-    pub client_ip: &'r str,
-    pub client_info: &'r str,
-    pub session_id: &'r str,
+pub struct Context {
+    pub mailbox: Sym,
+    pub user: Sym,
+    pub client_ip: Sym,
+    pub client_info: Sym,
+    pub session_id: Sym,
     pub logon_type: Option<u8>,
     pub access: AccessType,
-    pub folder: &'r str,
+    pub folder: Sym,
 }
 
 /// One message listed in a bind record.
 #[derive(Clone, Copy, Debug)]
-pub struct Access<'r> {
+pub struct Access {
     /// Index of the record in [`Accesses::records`].
     pub rec: u32,
     /// Index of the access context in [`Accesses::contexts`].
     pub ctx: u32,
-    pub message: &'r str,
+    pub message: Sym,
     pub size: Option<u64>,
     pub time: Nanos,
     /// False when the access repeats a kept one within the hour.
@@ -52,26 +53,26 @@ pub struct Accesses<'r> {
     /// MailItemsAccessed records that passed the filter, sorted by (time, id).
     pub records: Vec<&'r Record>,
     /// The distinct access contexts, interned.
-    pub contexts: Vec<Context<'r>>,
+    pub contexts: Vec<Context>,
     /// Every (record, context) pair: a bind record is in one context per folder it names
     /// (the folder is part of the context); a record that names none is in one context with
     /// an empty folder.
     pub record_contexts: Vec<(u32, u32)>,
     /// Every message listed by a non-sync record, de-duplicated (see `kept`), in a stable
     /// order (context, message, time).
-    pub items: Vec<Access<'r>>,
+    pub items: Vec<Access>,
 }
 
 const SHARDS: usize = 256;
 
-fn context_of<'r>(r: &'r Record, folder: &'r str) -> Option<Context<'r>> {
+fn context_of(r: &Record, folder: Sym) -> Option<Context> {
     let m = r.mail.as_deref()?;
     Some(Context {
-        mailbox: &r.mailbox,
-        user: &r.user,
-        client_ip: &m.client_ip,
-        client_info: &m.client_info,
-        session_id: &m.session_id,
+        mailbox: r.mailbox,
+        user: r.user,
+        client_ip: m.client_ip,
+        client_info: m.client_info,
+        session_id: m.session_id,
         logon_type: m.logon_type,
         access: m.access,
         folder,
@@ -86,10 +87,10 @@ impl<'r> Accesses<'r> {
             .filter(|r| r.mail.is_some() && keep(r))
             .collect();
         // Intern the contexts (records are in a stable order, so ids are too).
-        let mut ids: ahash::AHashMap<Context<'r>, u32> = ahash::AHashMap::new();
+        let mut ids: ahash::AHashMap<Context, u32> = ahash::AHashMap::new();
         let mut contexts = Vec::new();
         let mut record_contexts = Vec::new();
-        let mut intern = |c: Context<'r>| {
+        let mut intern = |c: Context| {
             *ids.entry(c).or_insert_with(|| {
                 contexts.push(c);
                 (contexts.len() - 1) as u32
@@ -105,12 +106,12 @@ impl<'r> Accesses<'r> {
             let mut per_folder = Vec::with_capacity(m.folders.len());
             if m.access != AccessType::Sync {
                 if m.folders.is_empty()
-                    && let Some(c) = context_of(r, "")
+                    && let Some(c) = context_of(r, Sym::EMPTY)
                 {
                     record_contexts.push((i as u32, intern(c)));
                 }
                 for f in &m.folders {
-                    if let Some(c) = context_of(r, &f.path) {
+                    if let Some(c) = context_of(r, f.path) {
                         let id = intern(c);
                         per_folder.push(id);
                         record_contexts.push((i as u32, id));
@@ -139,7 +140,7 @@ impl<'r> Accesses<'r> {
                             let a = Access {
                                 rec: rec as u32,
                                 ctx,
-                                message: &it.internet_message_id,
+                                message: it.internet_message_id,
                                 size: it.size_bytes,
                                 time: r.time,
                                 kept: true,
@@ -173,11 +174,11 @@ impl<'r> Accesses<'r> {
         }
     }
 
-    pub fn record(&self, a: &Access<'r>) -> &'r Record {
+    pub fn record(&self, a: &Access) -> &'r Record {
         self.records[a.rec as usize]
     }
 
-    pub fn ctx(&self, a: &Access<'r>) -> &Context<'r> {
+    pub fn ctx(&self, a: &Access) -> &Context {
         &self.contexts[a.ctx as usize]
     }
 }
@@ -185,11 +186,11 @@ impl<'r> Accesses<'r> {
 /// Sorts one shard by (context, message, time, record) and applies the one-hour rule to each
 /// key's occurrences: an occurrence is kept when it comes more than [`DEDUP_WINDOW`] after
 /// the last kept one. Two records of the same key at the same time are one access.
-pub fn dedup_shard(shard: &mut [Access<'_>]) {
+pub fn dedup_shard(shard: &mut [Access]) {
     shard.sort_unstable_by(|a, b| {
         (a.ctx, a.message, a.time, a.rec).cmp(&(b.ctx, b.message, b.time, b.rec))
     });
-    let mut last: Option<(u32, &str, Nanos)> = None;
+    let mut last: Option<(u32, Sym, Nanos)> = None;
     for a in shard.iter_mut() {
         a.kept = match last {
             Some((ctx, msg, kept_at)) if ctx == a.ctx && msg == a.message => {

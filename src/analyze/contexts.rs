@@ -7,8 +7,9 @@
 
 use super::access::{Access, Accesses, Context};
 use crate::model::{Nanos, logon_type_label};
-use ahash::{AHashMap, AHashSet};
-use std::borrow::Cow;
+use crate::sym::Sym;
+use ahash::AHashMap;
+use rayon::prelude::*;
 
 /// A property a context can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -54,18 +55,18 @@ impl Key {
         }
     }
 
-    fn value<'r>(self, c: &Context<'r>, app: &'r str, client_app: &'r str) -> Cow<'r, str> {
+    fn value(self, c: &Context, app: Sym, client_app: Sym) -> Sym {
         match self {
-            Key::Mailbox => Cow::Borrowed(c.mailbox),
-            Key::User => Cow::Borrowed(c.user),
-            Key::Ip => Cow::Borrowed(c.client_ip),
-            Key::Client => Cow::Borrowed(c.client_info),
-            Key::Session => Cow::Borrowed(c.session_id),
-            Key::Logon => logon_type_label(c.logon_type),
-            Key::Access => Cow::Borrowed(c.access.as_str()),
-            Key::Folder => Cow::Borrowed(c.folder),
-            Key::App => Cow::Borrowed(app),
-            Key::ClientApp => Cow::Borrowed(client_app),
+            Key::Mailbox => c.mailbox,
+            Key::User => c.user,
+            Key::Ip => c.client_ip,
+            Key::Client => c.client_info,
+            Key::Session => c.session_id,
+            Key::Logon => Sym::new(&logon_type_label(c.logon_type)),
+            Key::Access => Sym::new(c.access.as_str()),
+            Key::Folder => c.folder,
+            Key::App => app,
+            Key::ClientApp => client_app,
         }
     }
 }
@@ -74,7 +75,7 @@ impl Key {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContextRow {
     /// The values of the grouping keys, in `--by` order.
-    pub key: Vec<String>,
+    pub key: Vec<Sym>,
     pub first_seen: Nanos,
     pub last_seen: Nanos,
     /// Bind records in the context.
@@ -114,11 +115,11 @@ impl Counts {
 }
 
 /// The full key of a context row: Microsoft's context (interned) plus AppId and ClientAppId.
-type Full<'r> = (u32, &'r str, &'r str);
+type Full = (u32, Sym, Sym);
 
 /// The runs of `acc.items` that share (context, message): the de-duplication leaves each
 /// key's occurrences together.
-fn runs<'a, 'r>(items: &'a [Access<'r>]) -> impl Iterator<Item = &'a [Access<'r>]> {
+fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
     items.chunk_by(|a, b| a.ctx == b.ctx && a.message == b.message)
 }
 
@@ -129,15 +130,11 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             .mail
             .as_deref()
             .expect("accesses hold MailItemsAccessed records");
-        (
-            m.app_id.as_str(),
-            m.client_app_id.as_str(),
-            m.operation_count,
-        )
+        (m.app_id, m.client_app_id, m.operation_count)
     };
     // Every full context and the group it falls into.
-    let mut full_ids: AHashMap<Full, u32> = AHashMap::new();
-    let mut fulls: Vec<Full> = Vec::new();
+    let mut full_ids: AHashMap<Full, u32> = AHashMap::with_capacity(acc.contexts.len());
+    let mut fulls: Vec<Full> = Vec::with_capacity(acc.contexts.len());
     let mut full_of = |ctx: u32, app, capp| -> u32 {
         *full_ids.entry((ctx, app, capp)).or_insert_with(|| {
             fulls.push((ctx, app, capp));
@@ -191,8 +188,8 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     }
 
     // Group of each full context.
-    let mut group_ids: AHashMap<Vec<Cow<str>>, u32> = AHashMap::new();
-    let mut groups: Vec<Vec<Cow<str>>> = Vec::new();
+    let mut group_ids: AHashMap<Vec<Sym>, u32> = AHashMap::new();
+    let mut groups: Vec<Vec<Sym>> = Vec::new();
     // Grouped by every key, each full context is its own group: no lookup needed.
     let identity = Key::ALL.iter().all(|k| by.contains(k));
     let group_of: Vec<u32> = fulls
@@ -200,7 +197,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         .enumerate()
         .map(|(i, &(ctx, app, capp))| {
             let c = &acc.contexts[ctx as usize];
-            let key: Vec<Cow<str>> = by.iter().map(|k| k.value(c, app, capp)).collect();
+            let key: Vec<Sym> = by.iter().map(|k| k.value(c, app, capp)).collect();
             if identity {
                 groups.push(key);
                 return i as u32;
@@ -212,7 +209,6 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         })
         .collect();
     let mut counts = vec![Counts::default(); groups.len()];
-    let mut folders: Vec<AHashSet<&str>> = vec![AHashSet::new(); groups.len()];
     // Records: once per group, however many of its folders fall into it.
     let mut last: Option<(u32, u32)> = None;
     let mut rec_groups: Vec<(u32, u32)> = rec_full
@@ -228,15 +224,22 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         let (_, _, ops) = apps(rec);
         counts[g as usize].record(acc.records[rec as usize].time, ops);
     }
-    for &(_, f) in &rec_full {
-        let (ctx, _, _) = fulls[f as usize];
-        let folder = acc.contexts[ctx as usize].folder;
-        if !folder.is_empty() {
-            folders[group_of[f as usize] as usize].insert(folder);
-        }
+    // Folders: the distinct non-empty folders of each group.
+    let mut group_folders: Vec<(u32, Sym)> = rec_full
+        .iter()
+        .filter_map(|&(_, f)| {
+            let folder = acc.contexts[fulls[f as usize].0 as usize].folder;
+            (!folder.is_empty()).then_some((group_of[f as usize], folder))
+        })
+        .collect();
+    group_folders.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.hash_order(&b.1)));
+    group_folders.dedup();
+    let mut folders = vec![0u64; groups.len()];
+    for &(g, _) in &group_folders {
+        folders[g as usize] += 1;
     }
     // Messages: each distinct (mailbox, message) of a group once, with its largest size.
-    let mut sizes: AHashMap<(u32, &str, &str), u64> = AHashMap::new();
+    let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::with_capacity(parts.len());
     for (first, p) in &parts {
         let g = group_of[p.full as usize];
         let c = &mut counts[g as usize];
@@ -258,7 +261,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         .zip(counts)
         .zip(folders)
         .map(|((key, c), f)| ContextRow {
-            key: key.into_iter().map(Cow::into_owned).collect(),
+            key,
             first_seen: c.first.unwrap_or_default(),
             last_seen: c.last.unwrap_or_default(),
             records: c.records,
@@ -266,10 +269,10 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             accesses_raw: c.accesses_raw,
             accesses: c.accesses,
             messages: c.messages,
-            folders: f.len() as u64,
+            folders: f,
             bytes: c.bytes,
         })
         .collect();
-    rows.sort_by(|a, b| (a.first_seen, &a.key).cmp(&(b.first_seen, &b.key)));
+    rows.par_sort_by(|a, b| (a.first_seen, &a.key).cmp(&(b.first_seen, &b.key)));
     rows
 }

@@ -4,6 +4,7 @@
 
 use super::access::{Accesses, join_set};
 use crate::model::Nanos;
+use crate::sym::Sym;
 use ahash::AHashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,20 +26,20 @@ pub struct MessageRow {
 }
 
 #[derive(Default)]
-struct Agg<'r> {
-    folders: Vec<&'r str>,
+struct Agg {
+    folders: Vec<Sym>,
     size: Option<u64>,
     first: Option<Nanos>,
     last: Nanos,
     accesses: u64,
     raw: u64,
-    sessions: Vec<&'r str>,
-    ips: Vec<&'r str>,
-    users: Vec<&'r str>,
+    sessions: Vec<Sym>,
+    ips: Vec<Sym>,
+    users: Vec<Sym>,
 }
 
 pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
-    let mut groups: AHashMap<(&str, &str), Agg> = AHashMap::new();
+    let mut groups: AHashMap<(Sym, Sym), Agg> = AHashMap::new();
     for it in &acc.items {
         let c = acc.ctx(it);
         let a = groups.entry((c.mailbox, it.message)).or_default();
@@ -57,15 +58,15 @@ pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
         .map(|((mailbox, id), a)| MessageRow {
             mailbox: mailbox.into(),
             internet_message_id: id.into(),
-            folder: join_set(a.folders),
+            folder: join_set(a.folders.iter().map(|s| s.as_str())),
             size_bytes: a.size,
             first_access: a.first.unwrap_or_default(),
             last_access: a.last,
             accesses: a.accesses,
             accesses_raw: a.raw,
-            sessions: join_set(a.sessions),
-            client_ips: join_set(a.ips),
-            users: join_set(a.users),
+            sessions: join_set(a.sessions.iter().map(|s| s.as_str())),
+            client_ips: join_set(a.ips.iter().map(|s| s.as_str())),
+            users: join_set(a.users.iter().map(|s| s.as_str())),
         })
         .collect();
     rows.sort_by(|a, b| {

@@ -4,6 +4,7 @@
 
 use super::access::{Accesses, join_set};
 use crate::model::{AccessType, Nanos};
+use crate::sym::Sym;
 use ahash::{AHashMap, AHashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,26 +38,20 @@ struct Agg<'r> {
     records: u64,
     bind_operations: u64,
     sync_records: u64,
-    messages: AHashSet<&'r str>,
+    messages: AHashSet<Sym>,
     accesses: u64,
     synced: Vec<&'r str>,
     logons: Vec<String>,
     apps: Vec<&'r str>,
 }
 
-type Key<'r> = (&'r str, &'r str, &'r str, &'r str, &'r str);
+type Key = (Sym, Sym, Sym, Sym, Sym);
 
 pub fn sessions(acc: &Accesses<'_>) -> Vec<SessionRow> {
     let mut groups: AHashMap<Key, Agg> = AHashMap::new();
     for r in &acc.records {
         let Some(m) = r.mail.as_deref() else { continue };
-        let key = (
-            r.mailbox.as_str(),
-            r.user.as_str(),
-            m.session_id.as_str(),
-            m.client_ip.as_str(),
-            m.client_info.as_str(),
-        );
+        let key = (r.mailbox, r.user, m.session_id, m.client_ip, m.client_info);
         let a = groups.entry(key).or_default();
         a.first = Some(a.first.map_or(r.time, |t| t.min(r.time)));
         a.last = a.last.max(r.time);

@@ -30,7 +30,10 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
         args.by.clone()
     };
     let filter = &l.filter;
+    let phase = crate::progress::Phase::start("accesses");
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    drop(phase);
+    let phase = crate::progress::Phase::start("aggregate and rows");
     let mut header: Vec<&'static str> = by.iter().map(|k| k.column()).collect();
     header.extend([
         "first_seen",
@@ -45,7 +48,7 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
     ]);
     let mut rows = Rows::new(&header);
     for c in contexts(&acc, &by) {
-        let mut row: Vec<Cell> = c.key.into_iter().map(Cell::Text).collect();
+        let mut row: Vec<Cell> = c.key.into_iter().map(Cell::Sym).collect();
         row.extend([
             Cell::Time(c.first_seen),
             Cell::Time(c.last_seen),
@@ -60,5 +63,7 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
         rows.push(row);
     }
     super::release(acc);
+    drop(phase);
+    let _phase = crate::progress::Phase::start("write");
     l.write(&rows)
 }

@@ -8,6 +8,7 @@ use crate::cli::LookupArgs;
 use crate::error::{Error, Result};
 use crate::output::rows::{Cell, Rows};
 use crate::parse::fields::normalize_message_id;
+use crate::sym::Sym;
 use std::collections::BTreeSet;
 
 pub const HELP: &str = "\
@@ -48,7 +49,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
     let mut hits: Vec<_> = acc
         .items
         .iter()
-        .filter(|a| wanted.contains(a.message))
+        .filter(|a| wanted.contains(a.message.as_str()))
         .collect();
     hits.sort_by(|a, b| {
         (
@@ -87,7 +88,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         let Some(m) = r.mail.as_deref() else { continue };
         found.insert(a.message);
         rows.push(vec![
-            Cell::Text(bracketed(a.message)),
+            Cell::Text(bracketed(&a.message)),
             Cell::text(c.mailbox),
             Cell::Time(a.time),
             Cell::text(c.user),
@@ -107,7 +108,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
     l.out.finish()?;
     let missing: Vec<String> = wanted
         .iter()
-        .filter(|id| !found.contains(id.as_str()))
+        .filter(|id| !found.contains(&Sym::new(id)))
         .map(|id| bracketed(id))
         .collect();
     if !missing.is_empty() && !args.common.run.quiet {

@@ -10,6 +10,8 @@ use std::io::{self, Write};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     Text(String),
+    /// Interned text (no copy per row).
+    Sym(crate::sym::Sym),
     Int(u64),
     Time(i64),
     Bool(bool),
@@ -28,6 +30,7 @@ impl Cell {
     fn render(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
+            Cell::Sym(s) => s.to_string(),
             Cell::Int(n) => n.to_string(),
             Cell::Time(t) => format_time(*t),
             Cell::Bool(b) => b.to_string(),
@@ -38,6 +41,7 @@ impl Cell {
     fn json(&self) -> serde_json::Value {
         match self {
             Cell::Text(s) => serde_json::Value::String(s.clone()),
+            Cell::Sym(s) => serde_json::Value::String(s.to_string()),
             Cell::Int(n) => serde_json::Value::from(*n),
             Cell::Time(t) => serde_json::Value::String(format_time(*t)),
             Cell::Bool(b) => serde_json::Value::Bool(*b),
@@ -139,12 +143,23 @@ impl Rows {
                     .terminator(csv::Terminator::CRLF)
                     .from_writer(w);
                 c.write_record(&self.header).map_err(csv_io)?;
+                let mut num = String::new();
                 for r in &self.rows {
-                    c.write_record(r.iter().map(|cell| match cell {
-                        Cell::Text(s) => defuse(s).into_owned(),
-                        other => other.render(),
-                    }))
-                    .map_err(csv_io)?;
+                    for cell in r {
+                        match cell {
+                            Cell::Text(s) => c.write_field(defuse(s).as_bytes()),
+                            Cell::Sym(s) => c.write_field(defuse(s).as_bytes()),
+                            Cell::Int(n) => {
+                                use std::fmt::Write as _;
+                                num.clear();
+                                let _ = write!(num, "{n}");
+                                c.write_field(num.as_bytes())
+                            }
+                            other => c.write_field(other.render().as_bytes()),
+                        }
+                        .map_err(csv_io)?;
+                    }
+                    c.write_record(None::<&[u8]>).map_err(csv_io)?;
                 }
                 c.flush()?;
             }
