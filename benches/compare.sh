@@ -5,9 +5,11 @@
 # page cache, then runs, each under /usr/bin/time -v:
 #   mailscope stats --format json -q FILE          (the evidence inventory)
 #   mailscope contexts -q FILE                      (if this build has the command)
+#   mailscope scope FILE --ip ATTACKER --out DIR    (the generator's planted attacker IP)
 #   DuckDB: read_ndjson(FILE) GROUP BY Operation, count(*) and count(DISTINCT Id), once with
 #           the schema detected (the baseline of the ratios) and once with the 2 columns declared;
-#           and the contexts computation in SQL (the peer of `mailscope contexts`)
+#           the contexts computation in SQL (the peer of `mailscope contexts`), and the
+#           attacker's exposure in SQL (the peer of `mailscope scope`)
 # and prints a markdown table: wall s, MB/s, MB per CPU-second, peak RSS, ratio vs DuckDB.
 # With --zst it also writes the same data as one zstd frame and compares `zstd -d` with
 # `mailscope stats` on it. Machines are shared: read MB per CPU-second and the ratios, which
@@ -163,7 +165,7 @@ if mode in ("auto", "columns"):
     ).fetchall()
     for op, n, u in rows:
         print(f"{op}\t{n}\t{u}")
-else:
+elif mode == "contexts":
     # contexts: what `mailscope contexts` computes, minus the one-hour de-duplication and the
     # sum of OperationCount (so DuckDB does less work): records de-duplicated by Id, bind
     # records only, client IP normalized, one row per context (the eight properties plus
@@ -203,6 +205,54 @@ else:
         [path],
     ).fetchall()
     print(len(rows))
+elif mode == "scope":
+    # scope: what `mailscope scope --ip IP` computes, minus the session pivot, the one-hour
+    # rule and the report: records de-duplicated by Id; the attacker's MailItemsAccessed
+    # records (client IP normalized); per mailbox the distinct messages of their binds, the
+    # folders of their syncs and the throttled records of the mailbox.
+    ip = sys.argv[4]
+    rows = con.execute(
+        """
+        WITH raw AS (
+          SELECT * FROM read_ndjson(?, columns = {
+            'Id': 'VARCHAR', 'CreationTime': 'TIMESTAMP', 'Operation': 'VARCHAR',
+            'MailboxOwnerUPN': 'VARCHAR', 'ClientIPAddress': 'VARCHAR',
+            'OperationProperties': 'STRUCT(Name VARCHAR, Value VARCHAR)[]',
+            'Item': 'STRUCT(ParentFolder STRUCT(Path VARCHAR))',
+            'Folders': 'STRUCT(Id VARCHAR, Path VARCHAR, FolderItems STRUCT(InternetMessageId VARCHAR, SizeInBytes BIGINT)[])[]'})
+          WHERE Operation = 'MailItemsAccessed'),
+        rec AS (
+          SELECT * EXCLUDE (rn),
+            list_filter(OperationProperties, lambda p: p.Name = 'MailAccessType')[1].Value AS access,
+            list_filter(OperationProperties, lambda p: p.Name = 'IsThrottled')[1].Value = 'True' AS throttled,
+            CASE
+              WHEN ClientIPAddress LIKE '[%' THEN regexp_extract(ClientIPAddress, '^\\[([^\\]]*)\\]', 1)
+              WHEN length(ClientIPAddress) - length(replace(ClientIPAddress, ':', '')) = 1
+                THEN split_part(ClientIPAddress, ':', 1)
+              ELSE ClientIPAddress END AS ip
+          FROM (SELECT *, row_number() OVER (PARTITION BY Id ORDER BY CreationTime) rn FROM raw)
+          WHERE rn = 1),
+        att AS (SELECT * FROM rec WHERE ip = ?),
+        msgs AS (
+          SELECT lower(MailboxOwnerUPN) AS mailbox, count(DISTINCT lower(trim(v.i.InternetMessageId, '<> '))) AS messages
+          FROM att, unnest(att.Folders) AS u(f), unnest(u.f.FolderItems) AS v(i)
+          WHERE access <> 'Sync' GROUP BY ALL),
+        syncs AS (
+          SELECT lower(MailboxOwnerUPN) AS mailbox,
+                 count(DISTINCT coalesce(Item.ParentFolder.Path, Folders[1].Path)) AS folders
+          FROM att WHERE access = 'Sync' GROUP BY ALL),
+        thr AS (
+          SELECT lower(MailboxOwnerUPN) AS mailbox, count(*) AS throttled
+          FROM rec WHERE throttled GROUP BY ALL)
+        SELECT m.mailbox, coalesce(msgs.messages, 0), coalesce(syncs.folders, 0), coalesce(thr.throttled, 0)
+        FROM (SELECT DISTINCT lower(MailboxOwnerUPN) AS mailbox FROM att) m
+        LEFT JOIN msgs USING (mailbox) LEFT JOIN syncs USING (mailbox) LEFT JOIN thr USING (mailbox)
+        ORDER BY 1
+        """,
+        [path, ip],
+    ).fetchall()
+    for r in rows:
+        print("\t".join(str(x) for x in r))
 PY
 
 MB=$(python3 -c "print(f'{$BYTES/1e6:.0f}')")
@@ -213,9 +263,16 @@ if "$BIN" --help | grep -qE '^\s+contexts\s'; then
 else
   log "this build has no 'contexts' command: skipped"
 fi
+# The generator plants its attacker at this address (src/generate.rs).
+ATTACKER_IP=${ATTACKER_IP:-185.220.101.47}
+if "$BIN" --help | grep -qE '^\s+scope\s'; then
+  measure plain "mailscope scope --ip (report directory)" "$BYTES" "$BYTES" -- \
+    "$BIN" scope -q --threads "$THREADS" --ip "$ATTACKER_IP" --no-timestamp --out "$WORK/scope" "$FILE"
+fi
 measure plain "DuckDB $DUCKDB_VERSION read_ndjson, schema detected" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" auto
 measure plain "DuckDB $DUCKDB_VERSION read_ndjson, 2 columns declared" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" columns
 measure plain "DuckDB $DUCKDB_VERSION contexts query (no one-hour de-dup)" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" contexts
+measure plain "DuckDB $DUCKDB_VERSION scope query (no session pivot, no report)" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" scope "$ATTACKER_IP"
 DUCK_OUT="$WORK/out.plain.DuckDB_${DUCKDB_VERSION//[^a-zA-Z0-9]/_}_read_ndjson__schema_detected"
 
 if [ -n "$ZFILE" ]; then
@@ -252,11 +309,18 @@ def table(group, base_prefix, base_label):
     bw = bc = None
     if base:
         _, _, bw, bc, _ = m(base)
-    # `mailscope contexts` is compared with its peer, the contexts query in DuckDB.
-    peer = next((r for r in rs if "contexts query" in r[1]), None)
+    # `mailscope contexts` and `scope` are compared with their peers, the contexts and
+    # scope queries in DuckDB.
+    peers = {k: next((r for r in rs if f"{k} query" in r[1]), None) for k in ("contexts", "scope")}
     for r in rs:
         stored, data, wall, cpu, rss = m(r)
-        bw, bc = (m(peer)[2], m(peer)[3]) if peer and "contexts" in r[1] else ((m(base)[2], m(base)[3]) if base else (None, None))
+        peer = next((p for k, p in peers.items() if p and f"mailscope {k}" in r[1]), None)
+        if peer is None and any(p is r for p in peers.values()):
+            peer = r
+        if peer is not None:
+            bw, bc = m(peer)[2], m(peer)[3]
+        else:
+            bw, bc = (m(base)[2], m(base)[3]) if base else (None, None)
         mbs = data / 1e6 / wall if wall else 0
         mbc = data / 1e6 / cpu if cpu else 0
         # Ratios > 1 mean faster / cheaper than the baseline.
@@ -272,7 +336,8 @@ if any(r[0] == "zst" for r in rows):
     print()
     table("zst", "zstd -d", "zstd -d")
 print("Ratios: the peer's time divided by the tool's time (above 1 = faster, or fewer CPU-seconds).")
-print("The peer of the contexts rows is DuckDB's contexts query; of the others, the schema-detected query.")
+print("The peer of the contexts and scope rows is DuckDB's contexts or scope query (a query row")
+print("against itself shows 1.00x); of the others, the schema-detected query.")
 PY
 
 # --- cross-check: the same counts from both tools ------------------------------------------

@@ -244,6 +244,8 @@ impl Worker {
             max_record,
             max_examples,
         } = self;
+        // Audit records are about 1 KB or more: room for most of a chunk's records at once.
+        p.records.reserve(bytes.len() / 1024);
         chunk.clear();
         chunk.extend_from_slice(bytes);
         chunk.resize(bytes.len() + simd_json::INPUT_PADDING, 0);

@@ -30,7 +30,9 @@ const SHARDS: usize = 64;
 const BLOCK: usize = 256 * 1024;
 
 struct Shard {
-    table: hashbrown::HashTable<&'static Interned>,
+    /// (hash, entry): the hash is kept beside the pointer so probing and growing the table
+    /// never read the entries themselves.
+    table: hashbrown::HashTable<(u64, &'static Interned)>,
     block: &'static mut [u8],
     entries: &'static mut [std::mem::MaybeUninit<Interned>],
 }
@@ -113,14 +115,23 @@ impl Sym {
         sym
     }
 
+    /// [`Sym::new`] for values that seldom repeat close together (message ids): straight to
+    /// the shared store, so they do not push the repeating values out of the per-thread table.
+    pub fn new_rare(s: &str) -> Sym {
+        if s.is_empty() {
+            return Sym::EMPTY;
+        }
+        Sym::new_shared(hash_text(s), s)
+    }
+
     fn new_shared(hash: u64, s: &str) -> Sym {
         let shard = &STORE[(hash >> 58) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = shard.table.find(hash, |e| e.hash == hash && e.text == s) {
+        if let Some(&(_, found)) = shard.table.find(hash, |&(h, e)| h == hash && e.text == s) {
             return Sym(found);
         }
         let entry = shard.store(hash, s);
-        shard.table.insert_unique(hash, entry, |e| e.hash);
+        shard.table.insert_unique(hash, (hash, entry), |&(h, _)| h);
         Sym(entry)
     }
 
