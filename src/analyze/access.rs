@@ -41,6 +41,8 @@ pub struct Access {
     pub rec: u32,
     /// Index of the access context in [`Accesses::contexts`].
     pub ctx: u32,
+    /// Index of the context with the record's AppId and ClientAppId in [`Accesses::fulls`].
+    pub full: u32,
     pub message: Sym,
     pub size: Option<u64>,
     pub time: Nanos,
@@ -54,10 +56,12 @@ pub struct Accesses<'r> {
     pub records: Vec<&'r Record>,
     /// The distinct access contexts, interned.
     pub contexts: Vec<Context>,
-    /// Every (record, context) pair: a bind record is in one context per folder it names
-    /// (the folder is part of the context); a record that names none is in one context with
-    /// an empty folder.
-    pub record_contexts: Vec<(u32, u32)>,
+    /// The distinct (context, AppId, ClientAppId), interned: the rows of `contexts`.
+    pub fulls: Vec<(u32, Sym, Sym)>,
+    /// Every (record, context, full context) triple: a bind record is in one context per
+    /// folder it names (the folder is part of the context); a record that names none is in one
+    /// context with an empty folder.
+    pub record_contexts: Vec<(u32, u32, u32)>,
     /// Every message listed by a non-sync record, de-duplicated (see `kept`), in a stable
     /// order (context, message, time).
     pub items: Vec<Access>,
@@ -88,38 +92,48 @@ impl<'r> Accesses<'r> {
             .collect();
         // Intern the contexts (records are in a stable order, so ids are too).
         let mut ids: ahash::AHashMap<Context, u32> = ahash::AHashMap::new();
+        let mut full_ids: ahash::AHashMap<(u32, Sym, Sym), u32> = ahash::AHashMap::new();
         let mut contexts = Vec::new();
+        let mut fulls = Vec::new();
         let mut record_contexts = Vec::new();
-        let mut intern = |c: Context| {
-            *ids.entry(c).or_insert_with(|| {
+        let mut intern = |c: Context, app: Sym, client_app: Sym| {
+            let ctx = *ids.entry(c).or_insert_with(|| {
                 contexts.push(c);
                 (contexts.len() - 1) as u32
-            })
+            });
+            let full = *full_ids.entry((ctx, app, client_app)).or_insert_with(|| {
+                fulls.push((ctx, app, client_app));
+                (fulls.len() - 1) as u32
+            });
+            (ctx, full)
         };
-        // Per record, the context id of each of its folders (bind records only).
-        let mut folder_ctx: Vec<Vec<u32>> = Vec::with_capacity(selected.len());
+        // The (context, full context) of each folder of each record, flat: the folders of
+        // record i are folder_ctx[folder_at[i]..folder_at[i + 1]] (bind records only).
+        let mut folder_ctx: Vec<(u32, u32)> = Vec::with_capacity(selected.len());
+        let mut folder_at: Vec<u32> = Vec::with_capacity(selected.len() + 1);
         for (i, r) in selected.iter().enumerate() {
+            folder_at.push(folder_ctx.len() as u32);
             let m = r
                 .mail
                 .as_deref()
                 .expect("selected records are MailItemsAccessed");
-            let mut per_folder = Vec::with_capacity(m.folders.len());
             if m.access != AccessType::Sync {
                 if m.folders.is_empty()
                     && let Some(c) = context_of(r, Sym::EMPTY)
                 {
-                    record_contexts.push((i as u32, intern(c)));
+                    let (ctx, full) = intern(c, m.app_id, m.client_app_id);
+                    record_contexts.push((i as u32, ctx, full));
                 }
                 for f in &m.folders {
                     if let Some(c) = context_of(r, f.path) {
-                        let id = intern(c);
-                        per_folder.push(id);
-                        record_contexts.push((i as u32, id));
+                        let (ctx, full) = intern(c, m.app_id, m.client_app_id);
+                        folder_ctx.push((ctx, full));
+                        record_contexts.push((i as u32, ctx, full));
                     }
                 }
             }
-            folder_ctx.push(per_folder);
         }
+        folder_at.push(folder_ctx.len() as u32);
         record_contexts.sort_unstable();
         record_contexts.dedup();
         let hasher = ahash::RandomState::with_seeds(7, 11, 13, 17);
@@ -135,11 +149,13 @@ impl<'r> Accesses<'r> {
                         .mail
                         .as_deref()
                         .expect("selected records are MailItemsAccessed");
-                    for (f, &ctx) in m.folders.iter().zip(&folder_ctx[rec]) {
+                    let ctxs = &folder_ctx[folder_at[rec] as usize..folder_at[rec + 1] as usize];
+                    for (f, &(ctx, full)) in m.folders.iter().zip(ctxs) {
                         for it in &f.items {
                             let a = Access {
                                 rec: rec as u32,
                                 ctx,
+                                full,
                                 message: it.internet_message_id,
                                 size: it.size_bytes,
                                 time: r.time,
@@ -169,6 +185,7 @@ impl<'r> Accesses<'r> {
         Accesses {
             records: selected,
             contexts,
+            fulls,
             record_contexts,
             items,
         }

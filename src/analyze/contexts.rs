@@ -114,9 +114,6 @@ impl Counts {
     }
 }
 
-/// The full key of a context row: Microsoft's context (interned) plus AppId and ClientAppId.
-type Full = (u32, Sym, Sym);
-
 /// The runs of `acc.items` that share (context, message): the de-duplication leaves each
 /// key's occurrences together.
 fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
@@ -125,29 +122,18 @@ fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
 
 /// Aggregates the bind accesses of `acc` per context, grouped by `by`.
 pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
-    let apps = |rec: u32| {
-        let m = acc.records[rec as usize]
+    let operations = |rec: u32| {
+        acc.records[rec as usize]
             .mail
             .as_deref()
-            .expect("accesses hold MailItemsAccessed records");
-        (m.app_id, m.client_app_id, m.operation_count)
+            .expect("accesses hold MailItemsAccessed records")
+            .operation_count
     };
-    // Every full context and the group it falls into.
-    let mut full_ids: AHashMap<Full, u32> = AHashMap::with_capacity(acc.contexts.len());
-    let mut fulls: Vec<Full> = Vec::with_capacity(acc.contexts.len());
-    let mut full_of = |ctx: u32, app, capp| -> u32 {
-        *full_ids.entry((ctx, app, capp)).or_insert_with(|| {
-            fulls.push((ctx, app, capp));
-            (fulls.len() - 1) as u32
-        })
-    };
+    let fulls = &acc.fulls;
     let rec_full: Vec<(u32, u32)> = acc
         .record_contexts
         .iter()
-        .map(|&(rec, ctx)| {
-            let (app, capp, _) = apps(rec);
-            (rec, full_of(ctx, app, capp))
-        })
+        .map(|&(rec, _, full)| (rec, full))
         .collect();
     // Per run of one (context, message): its accesses per full context (almost always one:
     // the records of a run differ at most in their app ids).
@@ -162,8 +148,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     for run in runs(&acc.items) {
         let first = parts.len();
         for it in run {
-            let (app, capp, _) = apps(it.rec);
-            let f = full_of(it.ctx, app, capp);
+            let f = it.full;
             let i = match parts[first..].iter().position(|(_, p)| p.full == f) {
                 Some(i) => first + i,
                 None => {
@@ -221,8 +206,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             continue;
         }
         last = Some((rec, g));
-        let (_, _, ops) = apps(rec);
-        counts[g as usize].record(acc.records[rec as usize].time, ops);
+        counts[g as usize].record(acc.records[rec as usize].time, operations(rec));
     }
     // Folders: the distinct non-empty folders of each group.
     let mut group_folders: Vec<(u32, Sym)> = rec_full
@@ -239,12 +223,19 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         folders[g as usize] += 1;
     }
     // Messages: each distinct (mailbox, message) of a group once, with its largest size.
-    let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::with_capacity(parts.len());
+    // Grouped by every key, a part is already one (group, message): a group is one full
+    // context, which fixes the context and so the mailbox, and a run is one message.
+    let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::new();
     for (first, p) in &parts {
         let g = group_of[p.full as usize];
         let c = &mut counts[g as usize];
         c.accesses_raw += p.raw;
         c.accesses += p.kept;
+        if identity {
+            c.messages += 1;
+            c.bytes += p.size;
+            continue;
+        }
         let it = &acc.items[*first];
         let e = sizes
             .entry((g, acc.ctx(it).mailbox, it.message))
