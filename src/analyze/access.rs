@@ -6,17 +6,17 @@
 //! Repeats of one access within 60 minutes of the last kept occurrence collapse into it.
 //! See: ../shared/docs/forensics.md, "De-duplication within one hour".
 //!
-//! Accesses are partitioned into shards by a hash of their key (ahash); each shard is sorted
-//! by key and time and de-duplicated on its own, in parallel. Because a shard holds every
-//! occurrence of its keys and the rule is applied to the time-sorted occurrences, the result
-//! does not depend on input order, chunking or thread count. A partial result (the
-//! occurrences of some keys) merges with another by concatenation, so the same state could be
-//! merged across machines.
+//! Accesses are collected in parallel and sorted in parallel by key and time (interned
+//! context id, then the message's interned string: no text is hashed or compared in the
+//! common case); the rule is then one pass over each key's time-sorted occurrences. Because it
+//! sees every occurrence of a key in time order, the result does not depend on input order,
+//! chunking or thread count. The state is 48 bytes per listed message (measured in the
+//! README); occurrences of a key from several partial results merge by concatenation and a
+//! re-sort, so the same state could be merged across machines.
 
 use crate::model::{AccessType, Nanos, Record};
 use crate::sym::Sym;
 use rayon::prelude::*;
-use std::hash::Hash;
 
 /// Repeats of an access within this long after the last kept occurrence collapse into it.
 pub const DEDUP_WINDOW: Nanos = 3_600 * 1_000_000_000;
@@ -66,8 +66,6 @@ pub struct Accesses<'r> {
     /// order (context, message, time).
     pub items: Vec<Access>,
 }
-
-const SHARDS: usize = 256;
 
 fn context_of(r: &Record, folder: Sym) -> Option<Context> {
     let m = r.mail.as_deref()?;
@@ -136,52 +134,33 @@ impl<'r> Accesses<'r> {
         folder_at.push(folder_ctx.len() as u32);
         record_contexts.sort_unstable();
         record_contexts.dedup();
-        let hasher = ahash::RandomState::with_seeds(7, 11, 13, 17);
-        // Partition: each worker fills its own shards; the shards are then concatenated.
-        let per_worker: Vec<Vec<Vec<Access>>> = selected
-            .par_chunks(4096)
+        let mut items: Vec<Access> = selected
+            .par_iter()
             .enumerate()
-            .map(|(chunk_no, chunk)| {
-                let mut shards: Vec<Vec<Access>> = (0..SHARDS).map(|_| Vec::new()).collect();
-                for (i, r) in chunk.iter().enumerate() {
-                    let rec = chunk_no * 4096 + i;
-                    let m = r
-                        .mail
-                        .as_deref()
-                        .expect("selected records are MailItemsAccessed");
-                    let ctxs = &folder_ctx[folder_at[rec] as usize..folder_at[rec + 1] as usize];
-                    for (f, &(ctx, full)) in m.folders.iter().zip(ctxs) {
-                        for it in &f.items {
-                            let a = Access {
-                                rec: rec as u32,
-                                ctx,
-                                full,
-                                message: it.internet_message_id,
-                                size: it.size_bytes,
-                                time: r.time,
-                                kept: true,
-                            };
-                            let s = shard_of(&hasher, &(ctx, a.message), SHARDS);
-                            shards[s].push(a);
-                        }
-                    }
-                }
-                shards
+            .flat_map_iter(|(rec, r)| {
+                let m = r
+                    .mail
+                    .as_deref()
+                    .expect("selected records are MailItemsAccessed");
+                let ctxs = &folder_ctx[folder_at[rec] as usize..folder_at[rec + 1] as usize];
+                m.folders
+                    .iter()
+                    .zip(ctxs)
+                    .flat_map(move |(f, &(ctx, full))| {
+                        f.items.iter().map(move |it| Access {
+                            rec: rec as u32,
+                            ctx,
+                            full,
+                            message: it.internet_message_id,
+                            size: it.size_bytes,
+                            time: r.time,
+                            kept: true,
+                        })
+                    })
             })
             .collect();
-        let mut shards: Vec<Vec<Access>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        for worker in per_worker {
-            for (s, part) in worker.into_iter().enumerate() {
-                shards[s].extend(part);
-            }
-        }
-        let items: Vec<Access> = shards
-            .into_par_iter()
-            .flat_map_iter(|mut shard| {
-                dedup_shard(&mut shard);
-                shard
-            })
-            .collect();
+        items.par_sort_unstable_by(access_order);
+        mark_kept(&mut items);
         Accesses {
             records: selected,
             contexts,
@@ -200,15 +179,28 @@ impl<'r> Accesses<'r> {
     }
 }
 
-/// Sorts one shard by (context, message, time, record) and applies the one-hour rule to each
+/// The order of accesses: by context, message (by the message's stored hash, then its text:
+/// cheap, and the same in every run), time and record. A key's occurrences are then together
+/// and in time order.
+fn access_order(a: &Access, b: &Access) -> std::cmp::Ordering {
+    a.ctx
+        .cmp(&b.ctx)
+        .then_with(|| a.message.hash_order(&b.message))
+        .then_with(|| (a.time, a.rec).cmp(&(b.time, b.rec)))
+}
+
+/// Sorts accesses by (context, message, time, record) and applies the one-hour rule to each
 /// key's occurrences: an occurrence is kept when it comes more than [`DEDUP_WINDOW`] after
 /// the last kept one. Two records of the same key at the same time are one access.
 pub fn dedup_shard(shard: &mut [Access]) {
-    shard.sort_unstable_by(|a, b| {
-        (a.ctx, a.message, a.time, a.rec).cmp(&(b.ctx, b.message, b.time, b.rec))
-    });
+    shard.sort_unstable_by(access_order);
+    mark_kept(shard);
+}
+
+/// The one-hour rule over accesses sorted by [`access_order`].
+fn mark_kept(sorted: &mut [Access]) {
     let mut last: Option<(u32, Sym, Nanos)> = None;
-    for a in shard.iter_mut() {
+    for a in sorted.iter_mut() {
         a.kept = match last {
             Some((ctx, msg, kept_at)) if ctx == a.ctx && msg == a.message => {
                 a.time - kept_at > DEDUP_WINDOW
@@ -227,9 +219,4 @@ pub fn join_set<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     v.sort_unstable();
     v.dedup();
     v.join(";")
-}
-
-/// Stable hash of a key, for sharding with a fixed seed (results never depend on it).
-pub fn shard_of<K: Hash>(hasher: &ahash::RandomState, key: &K, shards: usize) -> usize {
-    (hasher.hash_one(key) as usize) % shards
 }
