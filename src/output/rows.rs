@@ -4,6 +4,7 @@
 use super::table::Table;
 use super::{Format, Output};
 use crate::parse::fields::format_time;
+use rayon::prelude::*;
 use std::io::{self, Write};
 
 /// One cell: numbers stay numbers in JSON; times are written as RFC 3339 UTC.
@@ -103,6 +104,32 @@ fn csv_io(e: csv::Error) -> io::Error {
     }
 }
 
+fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(w)
+}
+
+/// One row of cells as CSV (text defused, numbers without a copy of the cell).
+fn write_csv_row<W: Write>(c: &mut csv::Writer<W>, r: &[Cell]) -> io::Result<()> {
+    let mut num = String::new();
+    for cell in r {
+        match cell {
+            Cell::Text(s) => c.write_field(defuse(s).as_bytes()),
+            Cell::Sym(s) => c.write_field(defuse(s).as_bytes()),
+            Cell::Int(n) => {
+                use std::fmt::Write as _;
+                num.clear();
+                let _ = write!(num, "{n}");
+                c.write_field(num.as_bytes())
+            }
+            other => c.write_field(other.render().as_bytes()),
+        }
+        .map_err(csv_io)?;
+    }
+    c.write_record(None::<&[u8]>).map_err(csv_io)
+}
+
 impl Rows {
     pub fn new(header: &[&'static str]) -> Self {
         Rows {
@@ -139,29 +166,27 @@ impl Rows {
                 }
             }
             Format::Csv => {
-                let mut c = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
-                    .from_writer(w);
+                let mut c = csv_writer(&mut *w);
                 c.write_record(&self.header).map_err(csv_io)?;
-                let mut num = String::new();
-                for r in &self.rows {
-                    for cell in r {
-                        match cell {
-                            Cell::Text(s) => c.write_field(defuse(s).as_bytes()),
-                            Cell::Sym(s) => c.write_field(defuse(s).as_bytes()),
-                            Cell::Int(n) => {
-                                use std::fmt::Write as _;
-                                num.clear();
-                                let _ = write!(num, "{n}");
-                                c.write_field(num.as_bytes())
-                            }
-                            other => c.write_field(other.render().as_bytes()),
-                        }
-                        .map_err(csv_io)?;
-                    }
-                    c.write_record(None::<&[u8]>).map_err(csv_io)?;
-                }
                 c.flush()?;
+                drop(c);
+                // Rows are rendered in parallel, a batch at a time (bounded memory), and
+                // written in order.
+                for batch in self.rows.chunks(1 << 16) {
+                    let parts: Vec<Vec<u8>> = batch
+                        .par_chunks(2048)
+                        .map(|rows| {
+                            let mut c = csv_writer(Vec::<u8>::new());
+                            for r in rows {
+                                write_csv_row(&mut c, r)?;
+                            }
+                            c.into_inner().map_err(|e| e.into_error())
+                        })
+                        .collect::<io::Result<_>>()?;
+                    for p in parts {
+                        w.write_all(&p)?;
+                    }
+                }
             }
             Format::Json => {
                 writeln!(w, "[")?;
