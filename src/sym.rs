@@ -115,6 +115,15 @@ impl Sym {
         sym
     }
 
+    /// [`Sym::new`] for values that seldom repeat close together (message ids): straight to
+    /// the shared store, so they do not push the repeating values out of the per-thread table.
+    pub fn new_rare(s: &str) -> Sym {
+        if s.is_empty() {
+            return Sym::EMPTY;
+        }
+        Sym::new_shared(hash_text(s), s)
+    }
+
     fn new_shared(hash: u64, s: &str) -> Sym {
         let shard = &STORE[(hash >> 58) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
