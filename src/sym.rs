@@ -15,52 +15,69 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::{LazyLock, Mutex};
 
-/// One stored string with the hash every [`Sym`] of it reports.
-pub struct Interned {
+/// The header of one stored string; its UTF-8 bytes follow it in the same block, so reading
+/// a `Sym`'s hash, length and text touches one place in memory.
+#[repr(C, align(8))]
+struct Interned {
     hash: u64,
-    text: &'static str,
+    len: u64,
 }
 
 /// An interned string: `Copy`, compared and hashed in constant time, ordered by its text.
 #[derive(Clone, Copy)]
-pub struct Sym(&'static Interned);
+pub struct Sym(std::ptr::NonNull<Interned>);
+
+// SAFETY: a `Sym` points at a header and text that are written once, before the `Sym` exists,
+// and never changed or freed; sharing read-only 'static data between threads is sound.
+unsafe impl Send for Sym {}
+unsafe impl Sync for Sym {}
 
 const SHARDS: usize = 64;
-/// Text is copied into leaked blocks of this size (longer strings get their own).
-const BLOCK: usize = 256 * 1024;
+/// Strings are copied into leaked blocks of this many 8-byte words (longer ones get their own).
+const BLOCK_WORDS: usize = 32 * 1024;
+const HEADER_WORDS: usize = std::mem::size_of::<Interned>() / 8;
 
 struct Shard {
     /// (hash, entry): the hash is kept beside the pointer so probing and growing the table
     /// never read the entries themselves.
-    table: hashbrown::HashTable<(u64, &'static Interned)>,
-    block: &'static mut [u8],
-    entries: &'static mut [std::mem::MaybeUninit<Interned>],
+    table: hashbrown::HashTable<(u64, Sym)>,
+    /// The unused rest of the current block.
+    free: *mut u64,
+    free_words: usize,
 }
 
-impl Shard {
-    fn store_text(&mut self, s: &str) -> &'static str {
-        if s.len() > BLOCK / 8 {
-            return Box::leak(s.to_owned().into_boxed_str());
-        }
-        if self.block.len() < s.len() {
-            self.block = Box::leak(vec![0u8; BLOCK].into_boxed_slice());
-        }
-        let block = std::mem::take(&mut self.block);
-        let (head, rest) = block.split_at_mut(s.len());
-        head.copy_from_slice(s.as_bytes());
-        self.block = rest;
-        std::str::from_utf8(head).expect("copied from a str")
-    }
+// SAFETY: `free` points into a leaked block only this shard writes, under its mutex.
+unsafe impl Send for Shard {}
 
-    fn store(&mut self, hash: u64, s: &str) -> &'static Interned {
-        let text = self.store_text(s);
-        if self.entries.is_empty() {
-            self.entries = Box::leak(Box::new_uninit_slice(BLOCK / 16));
+impl Shard {
+    /// Copies `s` with its header into the shard's block (a new one when it is full).
+    fn store(&mut self, hash: u64, s: &str) -> Sym {
+        let words = HEADER_WORDS + s.len().div_ceil(8);
+        let at = if words > BLOCK_WORDS / 8 {
+            Box::leak(vec![0u64; words].into_boxed_slice()).as_mut_ptr()
+        } else {
+            if self.free_words < words {
+                self.free = Box::leak(vec![0u64; BLOCK_WORDS].into_boxed_slice()).as_mut_ptr();
+                self.free_words = BLOCK_WORDS;
+            }
+            let at = self.free;
+            // SAFETY: `words` <= `free_words`, so the new `free` stays within the block.
+            self.free = unsafe { self.free.add(words) };
+            self.free_words -= words;
+            at
+        };
+        // SAFETY: `at` starts `words` unused, leaked, 8-aligned words: room for the header and
+        // the text right after it. The pointer comes from the block's own pointer, so it may
+        // reach the text.
+        unsafe {
+            let header = at.cast::<Interned>();
+            header.write(Interned {
+                hash,
+                len: s.len() as u64,
+            });
+            std::ptr::copy_nonoverlapping(s.as_ptr(), header.add(1).cast::<u8>(), s.len());
+            Sym(std::ptr::NonNull::new_unchecked(header))
         }
-        let entries = std::mem::take(&mut self.entries);
-        let (head, rest) = entries.split_at_mut(1);
-        self.entries = rest;
-        head[0].write(Interned { hash, text })
     }
 }
 
@@ -69,8 +86,8 @@ static STORE: LazyLock<Vec<Mutex<Shard>>> = LazyLock::new(|| {
         .map(|_| {
             Mutex::new(Shard {
                 table: hashbrown::HashTable::new(),
-                block: &mut [],
-                entries: &mut [],
+                free: std::ptr::null_mut(),
+                free_words: 0,
             })
         })
         .collect()
@@ -79,11 +96,12 @@ static STORE: LazyLock<Vec<Mutex<Shard>>> = LazyLock::new(|| {
 const FRONT_SLOTS: usize = 1 << 16;
 
 thread_local! {
-    static FRONT: std::cell::RefCell<Vec<Option<&'static Interned>>> =
+    static FRONT: std::cell::RefCell<Vec<Option<Sym>>> =
         std::cell::RefCell::new(vec![None; FRONT_SLOTS]);
 }
 
-static EMPTY: Interned = Interned { hash: 0, text: "" };
+/// The empty string's header (no text follows: its length is 0).
+static EMPTY: Interned = Interned { hash: 0, len: 0 };
 
 /// Fixed seeds: hashes (and so shard assignments downstream) are the same in every run.
 fn hash_text(s: &str) -> u64 {
@@ -94,7 +112,12 @@ fn hash_text(s: &str) -> u64 {
 
 impl Sym {
     /// The empty string.
-    pub const EMPTY: Sym = Sym(&EMPTY);
+    pub const EMPTY: Sym = Sym(std::ptr::NonNull::from_ref(&EMPTY));
+
+    fn header(self) -> &'static Interned {
+        // SAFETY: a Sym always points at a written, never-freed header (see `Shard::store`).
+        unsafe { self.0.as_ref() }
+    }
 
     /// The `Sym` of `s`, storing `s` the first time it is seen.
     pub fn new(s: &str) -> Sym {
@@ -105,13 +128,13 @@ impl Sym {
         // Most values repeat: a per-thread table of recent ones answers without the lock.
         let slot = (hash as usize >> 7) % FRONT_SLOTS;
         if let Some(found) = FRONT.with_borrow(|f| f[slot])
-            && found.hash == hash
-            && found.text == s
+            && found.hash_value() == hash
+            && found.as_str() == s
         {
-            return Sym(found);
+            return found;
         }
         let sym = Sym::new_shared(hash, s);
-        FRONT.with_borrow_mut(|f| f[slot] = Some(sym.0));
+        FRONT.with_borrow_mut(|f| f[slot] = Some(sym));
         sym
     }
 
@@ -127,27 +150,38 @@ impl Sym {
     fn new_shared(hash: u64, s: &str) -> Sym {
         let shard = &STORE[(hash >> 58) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&(_, found)) = shard.table.find(hash, |&(h, e)| h == hash && e.text == s) {
-            return Sym(found);
+        if let Some(&(_, found)) = shard
+            .table
+            .find(hash, |&(h, e)| h == hash && e.as_str() == s)
+        {
+            return found;
         }
-        let entry = shard.store(hash, s);
-        shard.table.insert_unique(hash, (hash, entry), |&(h, _)| h);
-        Sym(entry)
+        let sym = shard.store(hash, s);
+        shard.table.insert_unique(hash, (hash, sym), |&(h, _)| h);
+        sym
     }
 
     pub fn as_str(self) -> &'static str {
-        self.0.text
+        let len = self.header().len as usize;
+        // SAFETY: `len` UTF-8 bytes copied from a str follow the header (see `Shard::store`);
+        // for the empty string, a zero-length slice just past its header.
+        unsafe {
+            let text = self.0.as_ptr().add(1).cast::<u8>();
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(text, len))
+        }
     }
 
     /// A total order that is cheap to compute (hash, then text): for sorting where only
     /// grouping and determinism matter, not alphabetical order.
     pub fn hash_order(&self, other: &Sym) -> std::cmp::Ordering {
-        self.0.hash.cmp(&other.0.hash).then_with(|| self.cmp(other))
+        self.hash_value()
+            .cmp(&other.hash_value())
+            .then_with(|| self.cmp(other))
     }
 
     /// The stored hash of the text (fixed seeds).
     pub fn hash_value(self) -> u64 {
-        self.0.hash
+        self.header().hash
     }
 }
 
@@ -160,59 +194,59 @@ impl Default for Sym {
 impl Deref for Sym {
     type Target = str;
     fn deref(&self) -> &str {
-        self.0.text
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Sym {
     fn as_ref(&self) -> &str {
-        self.0.text
+        self.as_str()
     }
 }
 
 impl PartialEq for Sym {
     fn eq(&self, other: &Sym) -> bool {
-        std::ptr::eq(self.0, other.0)
+        self.0 == other.0
     }
 }
 impl Eq for Sym {}
 
 impl PartialEq<str> for Sym {
     fn eq(&self, other: &str) -> bool {
-        self.0.text == other
+        self.as_str() == other
     }
 }
 impl PartialEq<&str> for Sym {
     fn eq(&self, other: &&str) -> bool {
-        self.0.text == *other
+        self.as_str() == *other
     }
 }
 impl PartialEq<Sym> for &str {
     fn eq(&self, other: &Sym) -> bool {
-        *self == other.0.text
+        *self == other.as_str()
     }
 }
 
 impl PartialEq<String> for Sym {
     fn eq(&self, other: &String) -> bool {
-        self.0.text == other.as_str()
+        self.as_str() == other.as_str()
     }
 }
 
 impl From<Sym> for String {
     fn from(s: Sym) -> String {
-        s.0.text.to_owned()
+        s.as_str().to_owned()
     }
 }
 impl From<&Sym> for String {
     fn from(s: &Sym) -> String {
-        s.0.text.to_owned()
+        s.as_str().to_owned()
     }
 }
 
 impl Hash for Sym {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0.hash)
+        state.write_u64(self.hash_value())
     }
 }
 
@@ -226,19 +260,19 @@ impl Ord for Sym {
         if self == other {
             std::cmp::Ordering::Equal
         } else {
-            self.0.text.cmp(other.0.text)
+            self.as_str().cmp(other.as_str())
         }
     }
 }
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0.text, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 impl fmt::Display for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -260,7 +294,7 @@ impl From<&String> for Sym {
 
 impl serde::Serialize for Sym {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0.text)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -281,7 +315,7 @@ mod tests {
         assert_eq!(Sym::new(""), Sym::EMPTY);
         assert!(Sym::EMPTY < a);
         assert_eq!(format!("{a:?}"), "\"alice@contoso.com\"");
-        let long = "x".repeat(BLOCK);
+        let long = "x".repeat(BLOCK_WORDS * 8);
         assert_eq!(Sym::new(&long).as_str(), long);
     }
 

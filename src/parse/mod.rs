@@ -407,16 +407,28 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     } else {
         None
     };
+    static MIA: std::sync::LazyLock<Sym> = std::sync::LazyLock::new(|| Sym::new(MAIL_ITEMS_ACCESSED));
+    let user_text = text(a.user);
+    let user_norm = normalize_identity_cow(&user_text);
+    let user = Sym::new(&user_norm);
+    let mailbox_text = text(a.mailbox);
+    let mailbox_norm = normalize_identity_cow(&mailbox_text);
+    // The owner reading their own mailbox (most records): one lookup for both.
+    let mailbox = if mailbox_norm == user_norm {
+        user
+    } else {
+        Sym::new(&mailbox_norm)
+    };
     let mut record = Record {
         id: RecordId::new(&ascii_lower(text(a.id).trim())),
         time,
-        operation: Sym::new(if mail.is_some() {
-            MAIL_ITEMS_ACCESSED
+        operation: if mail.is_some() {
+            *MIA
         } else {
-            operation
-        }),
-        user: Sym::new(&normalize_identity_cow(&text(a.user))),
-        mailbox: Sym::new(&normalize_identity_cow(&text(a.mailbox))),
+            Sym::new(operation)
+        },
+        user,
+        mailbox,
         mail,
     };
     if record.id.is_empty() {
