@@ -137,7 +137,9 @@ impl Ingested {
 type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
 enum Payload {
-    Mapped(Shared, Range<usize>),
+    /// A piece of a memory map or buffer; `true` when it is a file mapping whose pages may be
+    /// released from the resident set once parsed (never for a buffer: see `release_pages`).
+    Mapped(Shared, Range<usize>, bool),
     Owned(Vec<u8>),
     LongLine(usize),
     Values(ValueBatch),
@@ -215,11 +217,13 @@ impl Worker {
             ..Partial::default()
         };
         match work.payload {
-            Payload::Mapped(map, range) => {
+            Payload::Mapped(map, range, file_map) => {
                 p.relative = true;
                 let bytes = &(*map).as_ref()[range];
                 self.lines(bytes, &mut p);
-                release_pages(bytes);
+                if file_map {
+                    release_pages(bytes);
+                }
             }
             Payload::Owned(buf) => {
                 p.relative = true;
@@ -390,7 +394,7 @@ impl Producer<'_> {
                 let compression = Compression::sniff(bytes);
                 let encoding = Encoding::sniff(bytes);
                 if compression == Compression::None && !encoding.is_utf16() && !bytes.is_empty() {
-                    self.mapped(file, bytes.clone(), encoding, &mut report);
+                    self.mapped(file, bytes.clone(), false, encoding, &mut report);
                 } else {
                     let copy: Vec<u8> = bytes.as_ref().clone();
                     self.stream(file, Box::new(std::io::Cursor::new(copy)), &mut report);
@@ -418,7 +422,7 @@ impl Producer<'_> {
                 let compression = Compression::sniff(head);
                 let encoding = Encoding::sniff(head);
                 if compression == Compression::None && !encoding.is_utf16() {
-                    self.mapped(file, Arc::new(map), encoding, &mut report);
+                    self.mapped(file, Arc::new(map), true, encoding, &mut report);
                     return report;
                 }
             }
@@ -428,7 +432,14 @@ impl Producer<'_> {
     }
 
     /// A plain UTF-8 file, memory-mapped.
-    fn mapped(&self, file: usize, map: Shared, encoding: Encoding, report: &mut FileReport) {
+    fn mapped(
+        &self,
+        file: usize,
+        map: Shared,
+        file_map: bool,
+        encoding: Encoding,
+        report: &mut FileReport,
+    ) {
         let mut hasher = self.opts.hash.then(sha2::Sha256::new);
         use sha2::Digest;
         let data: &[u8] = (*map).as_ref();
@@ -447,7 +458,7 @@ impl Producer<'_> {
             Container::Ndjson => {
                 for piece in split_lines(data, self.opts.chunk_bytes, self.opts.max_record) {
                     let (range, payload) = match piece {
-                        Piece::Lines(r) => (r.clone(), Payload::Mapped(map.clone(), r)),
+                        Piece::Lines(r) => (r.clone(), Payload::Mapped(map.clone(), r, file_map)),
                         Piece::LongLine(r) => (r.clone(), Payload::LongLine(r.len())),
                     };
                     hash(&data[range.clone()]);
@@ -807,18 +818,32 @@ fn merge(
 /// De-duplicates records by id in sharded maps; keeps the smallest copy of each.
 fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
     let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
-    let mut shards: Vec<Vec<Record>> = (0..SHARDS).map(|_| Vec::new()).collect();
-    for part in parts {
-        for r in part {
-            let s = (hasher.hash_one(&r.id) as usize) % SHARDS;
-            shards[s].push(r);
+    // Each part is split by id in parallel; shard s is then the s-th piece of every part.
+    let split: Vec<Vec<Vec<Record>>> = parts
+        .into_par_iter()
+        .map(|part| {
+            let mut pieces: Vec<Vec<Record>> = (0..SHARDS).map(|_| Vec::new()).collect();
+            for r in part {
+                pieces[(hasher.hash_one(&r.id) as usize) % SHARDS].push(r);
+            }
+            pieces
+        })
+        .collect();
+    let mut shards: Vec<Vec<Vec<Record>>> = (0..SHARDS)
+        .map(|_| Vec::with_capacity(split.len()))
+        .collect();
+    for pieces in split {
+        for (s, piece) in pieces.into_iter().enumerate() {
+            shards[s].push(piece);
         }
     }
     let done: Vec<(Vec<Record>, u64)> = shards
         .into_par_iter()
-        .map(|shard| {
+        .map(|pieces| {
+            let shard: Vec<Record> = pieces.into_iter().flatten().collect();
             // The best copy of each id, by index: no id is copied.
-            let mut best: AHashMap<&crate::model::RecordId, usize> = AHashMap::with_capacity(shard.len());
+            let mut best: AHashMap<&crate::model::RecordId, usize> =
+                AHashMap::with_capacity(shard.len());
             let mut dups = 0u64;
             for (i, r) in shard.iter().enumerate() {
                 match best.entry(&r.id) {
@@ -852,7 +877,7 @@ fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
 }
 
 /// Drops this process's page-table entries for the whole pages inside `bytes`, a parsed piece
-/// of a read-only file mapping: the pages stay in the page cache, but no longer count in the
+/// of a read-only file mapping (only that: on a heap buffer MADV_DONTNEED would zero it): the pages stay in the page cache, but no longer count in the
 /// process's resident memory, which then shows the memory mailscope itself uses. Reading them
 /// again (a neighbouring piece shares its boundary pages, which are kept) would fault them back
 /// in from the file, so this is safe whatever reads the mapping later.

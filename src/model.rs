@@ -168,7 +168,14 @@ fn parse_guid(s: &str) -> Option<u128> {
 
 fn format_guid(g: u128) -> String {
     let h = format!("{g:032x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 impl Default for RecordId {

@@ -249,9 +249,7 @@ where
     });
 
     // 6. Binds in the attacker's context: exactly those messages.
-    let acc = Accesses::build(records, |r| {
-        attacker_ids.contains(&r.id) && in_scope(r)
-    });
+    let acc = Accesses::build(records, |r| attacker_ids.contains(&r.id) && in_scope(r));
     let msgs = messages(&acc);
     let accesses_raw = acc.items.len() as u64;
     let accesses = acc.items.iter().filter(|a| a.kept).count() as u64;

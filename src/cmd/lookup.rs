@@ -52,18 +52,12 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         .filter(|a| wanted.contains(a.message.as_str()))
         .collect();
     hits.sort_by(|a, b| {
-        (
-            a.message,
-            a.time,
-            &acc.record(a).id,
-            acc.ctx(a).folder,
-        )
-            .cmp(&(
-                b.message,
-                b.time,
-                &acc.record(b).id,
-                acc.ctx(b).folder,
-            ))
+        (a.message, a.time, &acc.record(a).id, acc.ctx(a).folder).cmp(&(
+            b.message,
+            b.time,
+            &acc.record(b).id,
+            acc.ctx(b).folder,
+        ))
     });
     let mut rows = Rows::new(&[
         "internet_message_id",

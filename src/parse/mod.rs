@@ -407,7 +407,8 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     } else {
         None
     };
-    static MIA: std::sync::LazyLock<Sym> = std::sync::LazyLock::new(|| Sym::new(MAIL_ITEMS_ACCESSED));
+    static MIA: std::sync::LazyLock<Sym> =
+        std::sync::LazyLock::new(|| Sym::new(MAIL_ITEMS_ACCESSED));
     let user_text = text(a.user);
     let user_norm = normalize_identity_cow(&user_text);
     let user = Sym::new(&user_norm);

@@ -514,7 +514,13 @@ fn the_records_normalize_as_their_samples_do() {
     let m = v.mail.as_deref().expect("mail");
     let items: Vec<(String, String, Option<u64>)> = m
         .items()
-        .map(|(f, i)| (f.path.to_string(), i.internet_message_id.to_string(), i.size_bytes))
+        .map(|(f, i)| {
+            (
+                f.path.to_string(),
+                i.internet_message_id.to_string(),
+                i.size_bytes,
+            )
+        })
         .collect();
     assert_eq!(
         (
