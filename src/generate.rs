@@ -1978,7 +1978,7 @@ mod tests {
             assert_eq!(theirs.len() as u64, a.mail_items_accessed);
             assert!(theirs.iter().all(|(_, m)| m.client_ip == a.ip));
             assert!(theirs.iter().all(|(r, _)| r.user == a.account));
-            let mut boxes: Vec<_> = theirs.iter().map(|(r, _)| r.mailbox.clone()).collect();
+            let mut boxes: Vec<_> = theirs.iter().map(|(r, _)| r.mailbox).collect();
             boxes.sort();
             boxes.dedup();
             let mut want = a.mailboxes.clone();

@@ -43,16 +43,16 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     for r in list {
         let Some(m) = r.mail.as_deref() else { continue };
         rows.push(vec![
-            Cell::text(&r.mailbox),
+            Cell::Sym(r.mailbox),
             Cell::text(m.synced_folder.as_ref().map_or("", |f| f.path.as_str())),
             Cell::Time(r.time),
-            Cell::text(&r.user),
-            Cell::text(&m.client_ip),
-            Cell::text(&m.client_info),
-            Cell::text(&m.session_id),
+            Cell::Sym(r.user),
+            Cell::Sym(m.client_ip),
+            Cell::Sym(m.client_info),
+            Cell::Sym(m.session_id),
             Cell::Text(m.logon_type_name()),
-            Cell::text(&m.app_id),
-            Cell::text(&m.client_app_id),
+            Cell::Sym(m.app_id),
+            Cell::Sym(m.client_app_id),
             Cell::text(&r.id),
         ]);
     }

@@ -39,14 +39,14 @@ pub fn run(args: &ThrottledArgs) -> Result<i32> {
         for r in list {
             let Some(m) = r.mail.as_deref() else { continue };
             rows.push(vec![
-                Cell::text(&r.mailbox),
+                Cell::Sym(r.mailbox),
                 Cell::Time(r.time),
                 Cell::Time(r.time + UNAUDITED),
                 Cell::text(&r.id),
-                Cell::text(&r.user),
-                Cell::text(&m.client_ip),
-                Cell::text(&m.client_info),
-                Cell::text(&m.session_id),
+                Cell::Sym(r.user),
+                Cell::Sym(m.client_ip),
+                Cell::Sym(m.client_info),
+                Cell::Sym(m.session_id),
             ]);
         }
         rows

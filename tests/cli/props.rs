@@ -381,9 +381,12 @@ fn reading_leaves_buffers_and_files_intact() {
     assert_eq!(first.records, second.records);
     let dir = tempdir();
     let path = write(dir.path(), "export.ndjson", &before);
-    let from_file = ingest_with(&[path.clone()], &o);
+    let from_file = ingest_with(std::slice::from_ref(&path), &o);
     assert_eq!(from_file.records, first.records);
-    assert_eq!(ingest_with(&[path.clone()], &o).records, first.records);
+    assert_eq!(
+        ingest_with(std::slice::from_ref(&path), &o).records,
+        first.records
+    );
     assert_eq!(
         std::fs::read(&path).unwrap(),
         before,
