@@ -31,6 +31,11 @@ pub fn ingest_options(run: &RunArgs, hash: bool) -> Result<Options> {
     });
     o.progress = !run.quiet;
     o.hash = hash;
+    // The analysis after reading (accesses, aggregation, output) runs on rayon's global pool:
+    // the same number of threads. Only the first setting in a process takes effect.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(o.threads)
+        .build_global();
     Ok(o)
 }
 

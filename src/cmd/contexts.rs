@@ -10,6 +10,7 @@ use crate::analyze::contexts::{Key, contexts};
 use crate::cli::ContextsArgs;
 use crate::error::Result;
 use crate::output::rows::{Cell, Rows};
+use rayon::prelude::*;
 
 pub const HELP: &str = "\
 Examples:
@@ -47,21 +48,25 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
         "bytes",
     ]);
     let mut rows = Rows::new(&header);
-    for c in contexts(&acc, &by) {
-        let mut row: Vec<Cell> = c.key.into_iter().map(Cell::Sym).collect();
-        row.extend([
-            Cell::Time(c.first_seen),
-            Cell::Time(c.last_seen),
-            Cell::Int(c.records),
-            Cell::Int(c.operations),
-            Cell::Int(c.accesses_raw),
-            Cell::Int(c.accesses),
-            Cell::Int(c.messages),
-            Cell::Int(c.folders),
-            Cell::Int(c.bytes),
-        ]);
-        rows.push(row);
-    }
+    rows.rows = contexts(&acc, &by)
+        .into_par_iter()
+        .map(|c| {
+            let mut row: Vec<Cell> = Vec::with_capacity(header.len());
+            row.extend(c.key.into_iter().map(Cell::Sym));
+            row.extend([
+                Cell::Time(c.first_seen),
+                Cell::Time(c.last_seen),
+                Cell::Int(c.records),
+                Cell::Int(c.operations),
+                Cell::Int(c.accesses_raw),
+                Cell::Int(c.accesses),
+                Cell::Int(c.messages),
+                Cell::Int(c.folders),
+                Cell::Int(c.bytes),
+            ]);
+            row
+        })
+        .collect();
     super::release(acc);
     drop(phase);
     let _phase = crate::progress::Phase::start("write");
