@@ -871,7 +871,11 @@ fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
         })
         .collect();
     let duplicates = done.iter().map(|(_, d)| d).sum();
-    let mut records: Vec<Record> = done.into_iter().flat_map(|(v, _)| v).collect();
+    // Sized once: pages of the result become resident as the shards are moved in and freed.
+    let mut records: Vec<Record> = Vec::with_capacity(done.iter().map(|(v, _)| v.len()).sum());
+    for (kept, _) in done {
+        records.extend(kept);
+    }
     records.par_sort_unstable_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
     (records, duplicates)
 }

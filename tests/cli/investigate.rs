@@ -540,3 +540,56 @@ fn a_closed_pipe_ends_quietly_with_0() {
         );
     }
 }
+
+/// `contexts --by mailbox` (a grouping that merges contexts, so distinct messages are counted
+/// across them) agrees with `messages`, computed per (mailbox, message) on its own: distinct
+/// messages, their bytes (largest size seen) and the accesses after the one-hour rule.
+#[test]
+fn contexts_by_mailbox_agrees_with_messages() {
+    let dir = tempdir();
+    let big = write(
+        dir.path(),
+        "synthetic.ndjson",
+        synthetic_ndjson(1500).as_bytes(),
+    );
+    let big = big.to_str().unwrap().to_string();
+    let evidence = demo("evidence");
+    let by_mailbox = csv_rows(&stdout_of(&[
+        "contexts",
+        "--by",
+        "mailbox",
+        "--format",
+        "csv",
+        evidence.as_str(),
+        big.as_str(),
+    ]));
+    let messages = csv_rows(&stdout_of(&[
+        "messages",
+        "--format",
+        "csv",
+        evidence.as_str(),
+        big.as_str(),
+    ]));
+    let mut want: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
+    for m in &messages {
+        let e = want.entry(m["mailbox"].clone()).or_default();
+        e.0 += 1;
+        e.1 += m["size_bytes"].parse::<u64>().unwrap_or(0);
+        e.2 += m["accesses"].parse::<u64>().unwrap();
+    }
+    let got: std::collections::BTreeMap<String, (u64, u64, u64)> = by_mailbox
+        .iter()
+        .map(|r| {
+            (
+                r["mailbox"].clone(),
+                (
+                    r["messages"].parse().unwrap(),
+                    r["bytes"].parse().unwrap(),
+                    r["accesses"].parse().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert!(got.len() >= 3, "{got:?}");
+    assert_eq!(got, want);
+}
