@@ -91,7 +91,7 @@ pub struct MailAccess {
     /// Client IP, normalized: no brackets, port or `::ffff:` prefix.
     pub client_ip: Sym,
     /// Client IP as the record wrote it.
-    pub client_ip_raw: Box<str>,
+    pub client_ip_raw: Sym,
     pub client_info: Sym,
     pub session_id: Sym,
     pub app_id: Sym,

@@ -148,7 +148,10 @@ impl Sym {
     }
 
     fn new_shared(hash: u64, s: &str) -> Sym {
-        let shard = &STORE[(hash >> 58) as usize % SHARDS];
+        // Bits 32.. pick the shard: the table itself uses the low bits (bucket) and the top
+        // seven (tag), and a shard whose entries all shared their tag bits would compare
+        // every entry of a probed group.
+        let shard = &STORE[(hash >> 32) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&(_, found)) = shard
             .table

@@ -451,6 +451,26 @@ fn lossy(what: &str, sample: &str) -> Malformed {
     )
 }
 
+/// The normalized form of a client IP as written: addresses repeat, so each thread remembers
+/// the last few thousand it normalized instead of parsing and formatting them again.
+fn normalized_ip(raw: Sym) -> Sym {
+    const SLOTS: usize = 4096;
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<(Sym, Sym)>> =
+            std::cell::RefCell::new(vec![(Sym::EMPTY, Sym::EMPTY); SLOTS]);
+    }
+    let slot = (raw.hash_value() as usize >> 7) % SLOTS;
+    SEEN.with_borrow_mut(|seen| {
+        let (r, n) = seen[slot];
+        if r == raw {
+            return n;
+        }
+        let n = Sym::new(&normalize_ip_cow(&raw));
+        seen[slot] = (raw, n);
+        n
+    })
+}
+
 fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malformed> {
     let mut access = AccessType::Unknown;
     let mut throttled = false;
@@ -494,7 +514,7 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
         .unwrap_or(listed.max(1));
 
     let ip_text = text(a.ip);
-    let ip_raw = ip_text.trim();
+    let ip_raw = Sym::new(ip_text.trim());
     let app_ctx = match val(a.app_ctx) {
         Some(Field::Obj(o)) => Some(o),
         _ => None,
@@ -518,8 +538,8 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
         throttled,
         operation_count,
         logon_type: val(a.logon).and_then(|f| parse_logon_type(&f.text_or_empty())),
-        client_ip: Sym::new(&normalize_ip_cow(ip_raw)),
-        client_ip_raw: ip_raw.into(),
+        client_ip: normalized_ip(ip_raw),
+        client_ip_raw: ip_raw,
         client_info: Sym::new(text(a.client_info).trim()),
         session_id,
         app_id: Sym::new(&ascii_lower(text(a.app_id).trim())),
