@@ -112,17 +112,12 @@ fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
 
 /// One row of cells as CSV (text defused, numbers without a copy of the cell).
 fn write_csv_row<W: Write>(c: &mut csv::Writer<W>, r: &[Cell]) -> io::Result<()> {
-    let mut num = String::new();
+    let mut num = itoa::Buffer::new();
     for cell in r {
         match cell {
             Cell::Text(s) => c.write_field(defuse(s).as_bytes()),
             Cell::Sym(s) => c.write_field(defuse(s).as_bytes()),
-            Cell::Int(n) => {
-                use std::fmt::Write as _;
-                num.clear();
-                let _ = write!(num, "{n}");
-                c.write_field(num.as_bytes())
-            }
+            Cell::Int(n) => c.write_field(num.format(*n).as_bytes()),
             other => c.write_field(other.render().as_bytes()),
         }
         .map_err(csv_io)?;

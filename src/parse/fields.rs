@@ -6,6 +6,26 @@ use crate::model::{LOGON_TYPE_NAMES, Nanos};
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+/// `str::trim` with a fast path: most keys and values of an export start and end with a
+/// printable ASCII character, and then there is nothing to trim (every character Unicode calls
+/// white space is either ASCII at or below the space or not ASCII at all).
+pub trait TrimWs {
+    fn trim_ws(&self) -> &str;
+}
+
+impl TrimWs for str {
+    #[inline]
+    fn trim_ws(&self) -> &str {
+        let plain = |c: u8| c > b' ' && c < 0x80;
+        match self.as_bytes() {
+            [] => self,
+            [first, .., last] if plain(*first) && plain(*last) => self,
+            [only] if plain(*only) => self,
+            _ => self.trim(),
+        }
+    }
+}
+
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -59,14 +79,39 @@ pub fn format_time(t: Nanos) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
     let (h, mi, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    // Digits written directly: output writes two of these per row of `contexts`, and
+    // `format!` spent most of the time of a whole row on them. Nanoseconds in an i64 span the
+    // years 1677 to 2262, always four digits.
+    let mut b = [0u8; 30];
+    let mut n = 0;
+    let mut put = |v: u64, width: u32, sep: u8| {
+        for i in (0..width).rev() {
+            b[n] = b'0' + (v / 10u64.pow(i) % 10) as u8;
+            n += 1;
+        }
+        if sep != 0 {
+            b[n] = sep;
+            n += 1;
+        }
+    };
+    put(y as u64, 4, b'-');
+    put(m as u64, 2, b'-');
+    put(d as u64, 2, b'T');
+    put(h as u64, 2, b':');
+    put(mi as u64, 2, b':');
+    put(s as u64, 2, 0);
     if frac != 0 {
-        let f = format!("{frac:09}");
-        out.push('.');
-        out.push_str(f.trim_end_matches('0'));
+        let mut digits = 9;
+        let mut f = frac as u64;
+        while f.is_multiple_of(10) {
+            f /= 10;
+            digits -= 1;
+        }
+        put(0, 0, b'.');
+        put(f, digits, 0);
     }
-    out.push('Z');
-    out
+    put(0, 0, b'Z');
+    String::from_utf8_lossy(&b[..n]).into_owned()
 }
 
 /// A small cursor over ASCII digits.
@@ -100,7 +145,7 @@ impl Cur<'_> {
 
 /// Parses an ISO 8601 / RFC 3339 time. No zone means UTC (AuditData `CreationTime` has none).
 pub fn parse_iso_time(s: &str) -> Option<Nanos> {
-    let s = s.trim();
+    let s = s.trim_ws();
     let mut c = Cur {
         b: s.as_bytes(),
         i: 0,
@@ -185,7 +230,7 @@ pub enum DateOrder {
 pub fn parse_time_ordered(s: &str, order: DateOrder) -> Result<Nanos, TimeError> {
     match parse_any_time(s) {
         Err(TimeError::AmbiguousLocale) => {
-            let t = s.trim();
+            let t = s.trim_ws();
             let (a, rest) = t.split_once('/').ok_or(TimeError::Unparseable)?;
             let (b, rest) = rest.split_once('/').ok_or(TimeError::Unparseable)?;
             // Make the day unambiguous by swapping into the other order when needed.
@@ -206,7 +251,7 @@ pub fn parse_time_ordered(s: &str, order: DateOrder) -> Result<Nanos, TimeError>
 /// is unambiguous (one of the first two numbers is above 12, or both are equal).
 /// See: ../shared/samples/d-search-ual-exportcsv-AU-locale-fixture.csv (3/12/2025 is 3 December).
 pub fn parse_any_time(s: &str) -> Result<Nanos, TimeError> {
-    let t = s.trim();
+    let t = s.trim_ws();
     if let Some(v) = parse_iso_time(t) {
         return Ok(v);
     }
@@ -256,7 +301,7 @@ fn parse_locale_time(t: &str) -> Result<Nanos, TimeError> {
         if c.eat(b':') {
             s = c.digits(2, 2).ok_or(TimeError::Unparseable)?;
         }
-        let rest = std::str::from_utf8(c.rest()).unwrap_or("").trim();
+        let rest = std::str::from_utf8(c.rest()).unwrap_or("").trim_ws();
         match rest.to_ascii_uppercase().as_str() {
             "" => {}
             "AM" if (1..=12).contains(&h) => h %= 12,
@@ -292,7 +337,7 @@ pub fn normalize_ip(raw: &str) -> String {
 
 /// [`normalize_ip`] without a copy when the address is already in its canonical form.
 pub fn normalize_ip_cow(raw: &str) -> Cow<'_, str> {
-    let s = raw.trim();
+    let s = raw.trim_ws();
     if s.is_empty() {
         return Cow::Borrowed("");
     }
@@ -363,15 +408,15 @@ pub fn normalize_message_id(raw: &str) -> String {
 
 /// [`normalize_message_id`] without a copy when the id has no uppercase letter.
 pub fn normalize_message_id_cow(raw: &str) -> Cow<'_, str> {
-    let s = raw.trim();
+    let s = raw.trim_ws();
     let s = s.strip_prefix('<').unwrap_or(s);
     let s = s.strip_suffix('>').unwrap_or(s);
-    lower(s.trim())
+    lower(s.trim_ws())
 }
 
 /// Parses a `LogonType` given as a number, a numeric string or a name (`Owner`).
 pub fn parse_logon_type(s: &str) -> Option<u8> {
-    let s = s.trim();
+    let s = s.trim_ws();
     if let Ok(n) = s.parse::<u8>() {
         return Some(n);
     }
@@ -392,7 +437,7 @@ pub fn normalize_identity(s: &str) -> String {
 
 /// [`normalize_identity`] without a copy when nothing changes.
 pub fn normalize_identity_cow(s: &str) -> Cow<'_, str> {
-    let s = s.trim();
+    let s = s.trim_ws();
     if s.contains('@') {
         lower(s)
     } else {
@@ -403,12 +448,12 @@ pub fn normalize_identity_cow(s: &str) -> Cow<'_, str> {
 /// Parses the PowerShell hashtable text `@{Value=Bind; Name=MailAccessType}` into pairs.
 /// Returns `None` when the text is not of that form.
 pub fn parse_ps_hashtable(s: &str) -> Option<Vec<(&str, &str)>> {
-    let inner = s.trim().strip_prefix("@{")?.strip_suffix('}')?;
+    let inner = s.trim_ws().strip_prefix("@{")?.strip_suffix('}')?;
     Some(
         inner
             .split("; ")
             .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.trim(), v.trim()))
+            .map(|(k, v)| (k.trim_ws(), v.trim_ws()))
             .collect(),
     )
 }
@@ -428,7 +473,7 @@ pub fn is_lossy_powershell(s: &str) -> bool {
 
 /// Parses an unsigned count or size given as a number, a numeric string or a float.
 pub fn parse_u64_text(s: &str) -> Option<u64> {
-    let s = s.trim();
+    let s = s.trim_ws();
     if let Ok(n) = s.parse::<u64>() {
         return Some(n);
     }
@@ -449,6 +494,70 @@ pub fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_time_matches_format() {
+        let reference = |t: Nanos| {
+            let secs = t.div_euclid(NANOS_PER_SEC);
+            let frac = t.rem_euclid(NANOS_PER_SEC);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            let mut out = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60
+            );
+            if frac != 0 {
+                out.push_str(format!(".{frac:09}").trim_end_matches('0'));
+            }
+            out + "Z"
+        };
+        for t in [
+            0,
+            1,
+            -1,
+            999_999_999,
+            1_000_000_000,
+            1_700_000_000_123_400_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(format_time(t), reference(t), "{t}");
+        }
+        proptest::proptest!(|(t in proptest::num::i64::ANY)| {
+            proptest::prop_assert_eq!(format_time(t), reference(t));
+        });
+    }
+
+    #[test]
+    fn trim_ws_is_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\r\n",
+            "\u{a0}x",
+            "x\u{2003}",
+            "\u{85}",
+            "\u{feff}x",
+            "é",
+            " é ",
+            "Id",
+            "\u{3000}Id\u{3000}",
+            "a b",
+            "\x0b",
+            "\x7f",
+            "~",
+        ] {
+            assert_eq!(s.trim_ws(), s.trim(), "{s:?}");
+        }
+        proptest::proptest!(|(s in "\\PC{0,6}|[ \\t\u{a0}\u{2028}a-z\u{85}]{0,6}")| {
+            proptest::prop_assert_eq!(s.trim_ws(), s.trim());
+        });
+    }
 
     #[test]
     fn iso_times() {

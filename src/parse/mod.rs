@@ -131,13 +131,13 @@ impl<'a> Obj<'a> {
         match *self {
             Obj::Tape(o) => {
                 for (k, v) in o.iter() {
-                    f(k.trim(), v);
+                    f(k.trim_ws(), v);
                 }
             }
             Obj::Flat(pairs) => {
                 for &(k, v) in pairs {
                     if !v.is_empty() {
-                        f(k.trim(), Field::Str(v));
+                        f(k.trim_ws(), Field::Str(v));
                     }
                 }
             }
@@ -320,7 +320,7 @@ pub fn normalize_object(obj: Obj<'_>, parser: &mut JsonParser) -> Outcome {
 fn normalize_slots(wrapper: Slots<'_>, parser: &mut JsonParser) -> Outcome {
     match val(wrapper.nested) {
         Some(Field::Obj(inner)) => build(scan(inner), Some(&wrapper), parser),
-        Some(Field::Str(text)) if !text.trim().is_empty() => {
+        Some(Field::Str(text)) if !text.trim_ws().is_empty() => {
             let res = parser.parse_str(text, |root, p| match root {
                 Field::Obj(inner) => build(scan(inner), Some(&wrapper), p),
                 Field::Str(again) => {
@@ -385,7 +385,7 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         a.fill_from(w);
     }
     let operation_text = text(a.op);
-    let operation = operation_text.trim();
+    let operation = operation_text.trim_ws();
     if operation.is_empty() {
         return Outcome::Malformed(Malformed::new(
             MalformedKind::NotARecord,
@@ -421,7 +421,7 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         Sym::new(&mailbox_norm)
     };
     let mut record = Record {
-        id: RecordId::new(&ascii_lower(text(a.id).trim())),
+        id: RecordId::new(&ascii_lower(text(a.id).trim_ws())),
         time,
         operation: if mail.is_some() {
             *MIA
@@ -475,8 +475,8 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
     let mut access = AccessType::Unknown;
     let mut throttled = false;
     let mut on_prop = |name: &str, value: &str| {
-        let value = value.trim();
-        match name.trim() {
+        let value = value.trim_ws();
+        match name.trim_ws() {
             n if n.eq_ignore_ascii_case("MailAccessType") => {
                 access = if value.eq_ignore_ascii_case("Bind") {
                     AccessType::Bind
@@ -514,7 +514,7 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
         .unwrap_or(listed.max(1));
 
     let ip_text = text(a.ip);
-    let ip_raw = Sym::new(ip_text.trim());
+    let ip_raw = Sym::new(ip_text.trim_ws());
     let app_ctx = match val(a.app_ctx) {
         Some(Field::Obj(o)) => Some(o),
         _ => None,
@@ -522,14 +522,14 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
     let from_ctx = |names: &[&str]| {
         app_ctx
             .and_then(|o| o.get_ci(names))
-            .map(|f| f.text_or_empty().trim().to_string())
+            .map(|f| f.text_or_empty().trim_ws().to_string())
             .unwrap_or_default()
     };
-    let mut session_id = Sym::new(text(a.session).trim());
+    let mut session_id = Sym::new(text(a.session).trim_ws());
     if session_id.is_empty() {
         session_id = Sym::new(&from_ctx(&["AADSessionId"]));
     }
-    let mut client_app_id = Sym::new(&ascii_lower(text(a.client_app_id).trim()));
+    let mut client_app_id = Sym::new(&ascii_lower(text(a.client_app_id).trim_ws()));
     if client_app_id.is_empty() {
         client_app_id = Sym::new(&from_ctx(&["ClientAppId"]).to_ascii_lowercase());
     }
@@ -540,9 +540,9 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
         logon_type: val(a.logon).and_then(|f| parse_logon_type(&f.text_or_empty())),
         client_ip: normalized_ip(ip_raw),
         client_ip_raw: ip_raw,
-        client_info: Sym::new(text(a.client_info).trim()),
+        client_info: Sym::new(text(a.client_info).trim_ws()),
         session_id,
-        app_id: Sym::new(&ascii_lower(text(a.app_id).trim())),
+        app_id: Sym::new(&ascii_lower(text(a.app_id).trim_ws())),
         client_app_id,
         folders,
         synced_folder,
@@ -638,7 +638,7 @@ fn collect_folders(
             Ok(())
         }
         Field::Str(s) if is_lossy_powershell(s) => Err(lossy("Folders", s)),
-        Field::Str(s) if s.trim().is_empty() => Ok(()),
+        Field::Str(s) if s.trim_ws().is_empty() => Ok(()),
         Field::Str(s) => parser
             .parse_str(s, |root, p| collect_folders(root, p, out))
             .map_err(|m| m.context("Folders"))?,
@@ -650,7 +650,7 @@ fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
     let mut folder = Folder::default();
     let mut err = None;
     o.visit(|k, v| match k {
-        "Id" | "id" => folder.id = Sym::new(v.text_or_empty().trim()),
+        "Id" | "id" => folder.id = Sym::new(v.text_or_empty().trim_ws()),
         "Path" | "path" => folder.path = Sym::new(&v.text_or_empty()),
         "FolderItems" | "folderItems" => match v {
             Field::Arr(items) => {
@@ -705,7 +705,7 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
                     path = get("Name");
                 }
                 Some(Folder {
-                    id: Sym::new(get("Id").trim()),
+                    id: Sym::new(get("Id").trim_ws()),
                     path: Sym::new(&path),
                     items: Vec::new(),
                 })
