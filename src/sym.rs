@@ -81,14 +81,19 @@ impl Shard {
     }
 }
 
-static STORE: LazyLock<Vec<Mutex<Shard>>> = LazyLock::new(|| {
+/// A shard on cache lines of its own: threads locking neighbouring shards do not contend for
+/// one line.
+#[repr(align(128))]
+struct Padded(Mutex<Shard>);
+
+static STORE: LazyLock<Vec<Padded>> = LazyLock::new(|| {
     (0..SHARDS)
         .map(|_| {
-            Mutex::new(Shard {
+            Padded(Mutex::new(Shard {
                 table: hashbrown::HashTable::new(),
                 free: std::ptr::null_mut(),
                 free_words: 0,
-            })
+            }))
         })
         .collect()
 });
@@ -152,7 +157,7 @@ impl Sym {
         // seven (tag), and a shard whose entries all shared their tag bits would compare
         // every entry of a probed group.
         let shard = &STORE[(hash >> 32) as usize % SHARDS];
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = shard.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&(_, found)) = shard
             .table
             .find(hash, |&(h, e)| h == hash && e.as_str() == s)
