@@ -379,7 +379,9 @@ pub fn normalize_ip_cow(raw: &str) -> Cow<'_, str> {
 /// `s` in ASCII lowercase, copied only when it has an uppercase letter.
 pub fn ascii_lower(s: &str) -> Cow<'_, str> {
     // A fold without an early exit: the compiler checks many bytes per instruction.
-    if s.bytes().fold(false, |upper, b| upper | b.is_ascii_uppercase()) {
+    if s.bytes()
+        .fold(false, |upper, b| upper | b.is_ascii_uppercase())
+    {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
