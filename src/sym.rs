@@ -7,6 +7,11 @@
 //! number, which is what the de-duplication and aggregation stages do most. Order is the
 //! text's order, so sorted output never depends on which thread interned a value first.
 //!
+//! Message ids are the exception: nearly every one is distinct, so looking each up in the
+//! shared store only costs cache misses. They are unshared `Sym`s ([`Sym::new_unshared`]):
+//! the same header and text, copied into per-thread blocks and tagged, compared by hash and
+//! text instead of by pointer.
+//!
 //! The store is process-wide and only grows: a command reads its evidence once and exits (see
 //! `cmd::release`). Its size is the distinct text of the evidence, measured in the README.
 
@@ -37,21 +42,23 @@ const SHARDS: usize = 64;
 const BLOCK_WORDS: usize = 32 * 1024;
 const HEADER_WORDS: usize = std::mem::size_of::<Interned>() / 8;
 
-struct Shard {
-    /// (hash, entry): the hash is kept beside the pointer so probing and growing the table
-    /// never read the entries themselves.
-    table: hashbrown::HashTable<(u64, Sym)>,
+/// Leaked blocks that strings are copied into, with their header.
+struct Blocks {
     /// The unused rest of the current block.
     free: *mut u64,
     free_words: usize,
 }
 
-// SAFETY: `free` points into a leaked block only this shard writes, under its mutex.
-unsafe impl Send for Shard {}
+impl Blocks {
+    const fn new() -> Blocks {
+        Blocks {
+            free: std::ptr::null_mut(),
+            free_words: 0,
+        }
+    }
 
-impl Shard {
-    /// Copies `s` with its header into the shard's block (a new one when it is full).
-    fn store(&mut self, hash: u64, s: &str) -> Sym {
+    /// Copies `s` with its header into the current block (a new one when it is full).
+    fn store(&mut self, hash: u64, s: &str) -> std::ptr::NonNull<Interned> {
         let words = HEADER_WORDS + s.len().div_ceil(8);
         let at = if words > BLOCK_WORDS / 8 {
             Box::leak(vec![0u64; words].into_boxed_slice()).as_mut_ptr()
@@ -76,10 +83,21 @@ impl Shard {
                 len: s.len() as u64,
             });
             std::ptr::copy_nonoverlapping(s.as_ptr(), header.add(1).cast::<u8>(), s.len());
-            Sym(std::ptr::NonNull::new_unchecked(header))
+            std::ptr::NonNull::new_unchecked(header)
         }
     }
 }
+
+struct Shard {
+    /// (hash, entry): the hash is kept beside the pointer so probing and growing the table
+    /// never read the entries themselves.
+    table: hashbrown::HashTable<(u64, Sym)>,
+    blocks: Blocks,
+}
+
+// SAFETY: the blocks' `free` points into a leaked block only this shard writes, under its
+// mutex.
+unsafe impl Send for Shard {}
 
 /// A shard on cache lines of its own: threads locking neighbouring shards do not contend for
 /// one line.
@@ -91,8 +109,7 @@ static STORE: LazyLock<Vec<Padded>> = LazyLock::new(|| {
         .map(|_| {
             Padded(Mutex::new(Shard {
                 table: hashbrown::HashTable::new(),
-                free: std::ptr::null_mut(),
-                free_words: 0,
+                blocks: Blocks::new(),
             }))
         })
         .collect()
@@ -104,6 +121,14 @@ thread_local! {
     static FRONT: std::cell::RefCell<Vec<Option<Sym>>> =
         std::cell::RefCell::new(vec![None; FRONT_SLOTS]);
 }
+
+thread_local! {
+    /// Where this thread stores the strings of [`Sym::new_unshared`].
+    static UNSHARED: std::cell::RefCell<Blocks> = const { std::cell::RefCell::new(Blocks::new()) };
+}
+
+/// The low bit of an unshared `Sym`'s pointer (headers are 8-aligned, so it is otherwise 0).
+const UNSHARED_TAG: usize = 1;
 
 /// The empty string's header (no text follows: its length is 0).
 static EMPTY: Interned = Interned { hash: 0, len: 0 };
@@ -119,9 +144,18 @@ impl Sym {
     /// The empty string.
     pub const EMPTY: Sym = Sym(std::ptr::NonNull::from_ref(&EMPTY));
 
+    /// The header's address, without the tag of an unshared `Sym`.
+    fn ptr(self) -> *const Interned {
+        self.0.as_ptr().map_addr(|a| a & !UNSHARED_TAG)
+    }
+
     fn header(self) -> &'static Interned {
-        // SAFETY: a Sym always points at a written, never-freed header (see `Shard::store`).
-        unsafe { self.0.as_ref() }
+        // SAFETY: a Sym always points at a written, never-freed header (see `Blocks::store`).
+        unsafe { &*self.ptr() }
+    }
+
+    fn is_unshared(self) -> bool {
+        self.0.as_ptr().addr() & UNSHARED_TAG != 0
     }
 
     /// The `Sym` of `s`, storing `s` the first time it is seen.
@@ -143,13 +177,17 @@ impl Sym {
         sym
     }
 
-    /// [`Sym::new`] for values that seldom repeat close together (message ids): straight to
-    /// the shared store, so they do not push the repeating values out of the per-thread table.
-    pub fn new_rare(s: &str) -> Sym {
+    /// A `Sym` of `s` that is not looked up in the shared store, for values that seldom repeat
+    /// (message ids): their text is copied into this thread's own blocks, with no lock and no
+    /// table probe. Such a `Sym` equals, hashes and orders like any other of the same text, but
+    /// comparing it for equality reads the text when the hashes agree (see `PartialEq`).
+    pub fn new_unshared(s: &str) -> Sym {
         if s.is_empty() {
             return Sym::EMPTY;
         }
-        Sym::new_shared(hash_text(s), s)
+        let hash = hash_text(s);
+        let header = UNSHARED.with_borrow_mut(|b| b.store(hash, s));
+        Sym(header.map_addr(|a| a | UNSHARED_TAG))
     }
 
     fn new_shared(hash: u64, s: &str) -> Sym {
@@ -164,17 +202,17 @@ impl Sym {
         {
             return found;
         }
-        let sym = shard.store(hash, s);
+        let sym = Sym(shard.blocks.store(hash, s));
         shard.table.insert_unique(hash, (hash, sym), |&(h, _)| h);
         sym
     }
 
     pub fn as_str(self) -> &'static str {
         let len = self.header().len as usize;
-        // SAFETY: `len` UTF-8 bytes copied from a str follow the header (see `Shard::store`);
+        // SAFETY: `len` UTF-8 bytes copied from a str follow the header (see `Blocks::store`);
         // for the empty string, a zero-length slice just past its header.
         unsafe {
-            let text = self.0.as_ptr().add(1).cast::<u8>();
+            let text = self.ptr().add(1).cast::<u8>();
             std::str::from_utf8_unchecked(std::slice::from_raw_parts(text, len))
         }
     }
@@ -213,8 +251,13 @@ impl AsRef<str> for Sym {
 }
 
 impl PartialEq for Sym {
+    /// Two shared `Sym`s are equal exactly when they are the same pointer (one stored copy per
+    /// text); when either is unshared, equal hash and text decide.
     fn eq(&self, other: &Sym) -> bool {
         self.0 == other.0
+            || ((self.is_unshared() || other.is_unshared())
+                && self.hash_value() == other.hash_value()
+                && self.as_str() == other.as_str())
     }
 }
 impl Eq for Sym {}
@@ -326,6 +369,30 @@ mod tests {
         assert_eq!(format!("{a:?}"), "\"alice@contoso.com\"");
         let long = "x".repeat(BLOCK_WORDS * 8);
         assert_eq!(Sym::new(&long).as_str(), long);
+    }
+
+    #[test]
+    fn unshared_equals_shared_of_the_same_text() {
+        let shared = Sym::new("<m1@contoso.com>");
+        let a = Sym::new_unshared("<m1@contoso.com>");
+        let b = Sym::new_unshared(&String::from("<m1@contoso.com>"));
+        assert!(a.is_unshared() && !shared.is_unshared());
+        assert!(!std::ptr::eq(a.as_str(), b.as_str()));
+        assert_eq!(a, b);
+        assert_eq!(a, shared);
+        assert_eq!(shared, b);
+        assert_eq!(a.cmp(&shared), std::cmp::Ordering::Equal);
+        assert_eq!(a.hash_value(), shared.hash_value());
+        let hash = |s: Sym| ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(s);
+        assert_eq!(hash(a), hash(shared));
+        let other = Sym::new_unshared("<m2@contoso.com>");
+        assert_ne!(a, other);
+        assert_ne!(other, shared);
+        assert!(a < other && shared < other);
+        assert_eq!(Sym::new_unshared(""), Sym::EMPTY);
+        assert_eq!(a.as_str(), "<m1@contoso.com>");
+        let set: std::collections::HashSet<Sym> = [a, b, shared, other].into_iter().collect();
+        assert_eq!(set.len(), 2);
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! See: ../shared/docs/forensics.md, "De-duplication within one hour".
 //!
 //! Accesses are collected in parallel and sorted in parallel by key and time (interned
-//! context id, then the message's interned string: no text is hashed or compared in the
-//! common case); the rule is then one pass over each key's time-sorted occurrences. Because it
+//! context id, then the message's stored hash: no text is hashed or compared, except to
+//! separate two messages whose hashes collide); the rule is then one pass over each key's time-sorted occurrences. Because it
 //! sees every occurrence of a key in time order, the result does not depend on input order,
 //! chunking or thread count. The state is 56 bytes per listed message (measured in the
 //! README); occurrences of a key from several partial results merge by concatenation and a
@@ -163,6 +163,7 @@ impl<'r> Accesses<'r> {
             })
             .collect();
         items.par_sort_unstable_by(access_order);
+        order_hash_collisions(&mut items);
         mark_kept(&mut items);
         Accesses {
             records: selected,
@@ -182,14 +183,26 @@ impl<'r> Accesses<'r> {
     }
 }
 
-/// The order of accesses: by context, message (by the message's stored hash, then its text:
-/// cheap, and the same in every run), time and record. A key's occurrences are then together
-/// and in time order.
+/// The order of accesses: by context, the message's stored hash, time and record; numbers
+/// only, so sorting never reads a message's text. A key's occurrences are then together and
+/// in time order, unless two different messages of one context share a 64-bit hash, which
+/// [`order_hash_collisions`] then puts right.
 fn access_order(a: &Access, b: &Access) -> std::cmp::Ordering {
-    (a.ctx, a.message_hash)
-        .cmp(&(b.ctx, b.message_hash))
-        .then_with(|| a.message.cmp(&b.message))
-        .then_with(|| (a.time, a.rec).cmp(&(b.time, b.rec)))
+    (a.ctx, a.message_hash, a.time, a.rec).cmp(&(b.ctx, b.message_hash, b.time, b.rec))
+}
+
+/// After sorting by [`access_order`]: a run of one (context, hash) that holds more than one
+/// message text (a hash collision) is re-sorted by (text, time, record), so every key's
+/// occurrences are together and in time order, whatever the input order.
+fn order_hash_collisions(sorted: &mut [Access]) {
+    for run in sorted.chunk_by_mut(|a, b| a.ctx == b.ctx && a.message_hash == b.message_hash) {
+        let first = run[0].message;
+        if run[1..].iter().any(|a| a.message != first) {
+            run.sort_unstable_by(|a, b| {
+                (a.message, a.time, a.rec).cmp(&(b.message, b.time, b.rec))
+            });
+        }
+    }
 }
 
 /// Sorts accesses by (context, message, time, record) and applies the one-hour rule to each
@@ -197,21 +210,24 @@ fn access_order(a: &Access, b: &Access) -> std::cmp::Ordering {
 /// the last kept one. Two records of the same key at the same time are one access.
 pub fn dedup_shard(shard: &mut [Access]) {
     shard.sort_unstable_by(access_order);
+    order_hash_collisions(shard);
     mark_kept(shard);
 }
 
 /// The one-hour rule over accesses sorted by [`access_order`].
 fn mark_kept(sorted: &mut [Access]) {
-    let mut last: Option<(u32, Sym, Nanos)> = None;
+    let mut last: Option<(u32, u64, Sym, Nanos)> = None;
     for a in sorted.iter_mut() {
         a.kept = match last {
-            Some((ctx, msg, kept_at)) if ctx == a.ctx && msg == a.message => {
+            Some((ctx, hash, msg, kept_at))
+                if ctx == a.ctx && hash == a.message_hash && msg == a.message =>
+            {
                 a.time - kept_at > DEDUP_WINDOW
             }
             _ => true,
         };
         if a.kept {
-            last = Some((a.ctx, a.message, a.time));
+            last = Some((a.ctx, a.message_hash, a.message, a.time));
         }
     }
 }
@@ -222,4 +238,40 @@ pub fn join_set<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     v.sort_unstable();
     v.dedup();
     v.join(";")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two different messages of one context whose hashes collide (forced here) still get the
+    /// one-hour rule each on their own, in whatever order the accesses come.
+    #[test]
+    fn hash_collisions_keep_messages_apart() {
+        let min = 60 * 1_000_000_000;
+        let access = |rec: u32, message: &str, minute: i64| Access {
+            rec,
+            ctx: 0,
+            full: 0,
+            message: Sym::new_unshared(message),
+            message_hash: 42,
+            size: None,
+            time: minute * min,
+            kept: true,
+        };
+        let accesses = [
+            access(0, "a@x", 0),
+            access(1, "b@x", 10),
+            access(2, "a@x", 30),
+            access(3, "b@x", 80),
+        ];
+        for rotate in 0..accesses.len() {
+            let mut v = accesses.to_vec();
+            v.rotate_left(rotate);
+            dedup_shard(&mut v);
+            let mut kept: Vec<(u32, bool)> = v.iter().map(|a| (a.rec, a.kept)).collect();
+            kept.sort_unstable();
+            assert_eq!(kept, [(0, true), (1, true), (2, false), (3, true)]);
+        }
+    }
 }

@@ -660,7 +660,9 @@ fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
                         let mut size = None;
                         io.visit(|ik, iv| match ik {
                             "InternetMessageId" | "internetMessageId" => {
-                                imid = Sym::new_rare(&normalize_message_id_cow(&iv.text_or_empty()))
+                                imid = Sym::new_unshared(&normalize_message_id_cow(
+                                    &iv.text_or_empty(),
+                                ))
                             }
                             "SizeInBytes" | "sizeInBytes" => size = iv.as_u64(),
                             _ => {}
