@@ -61,10 +61,10 @@ impl Blocks {
     fn store(&mut self, hash: u64, s: &str) -> std::ptr::NonNull<Interned> {
         let words = HEADER_WORDS + s.len().div_ceil(8);
         let at = if words > BLOCK_WORDS / 8 {
-            Box::leak(vec![0u64; words].into_boxed_slice()).as_mut_ptr()
+            new_block(words)
         } else {
             if self.free_words < words {
-                self.free = Box::leak(vec![0u64; BLOCK_WORDS].into_boxed_slice()).as_mut_ptr();
+                self.free = new_block(BLOCK_WORDS);
                 self.free_words = BLOCK_WORDS;
             }
             let at = self.free;
@@ -86,6 +86,18 @@ impl Blocks {
             std::ptr::NonNull::new_unchecked(header)
         }
     }
+}
+
+/// A zeroed block of `words` words that is never freed. Its address is also kept in a list,
+/// so the block stays reachable (leak checkers, such as the fuzz targets' LeakSanitizer, see
+/// memory kept on purpose, not lost) even when no `Sym` into it is left.
+fn new_block(words: usize) -> *mut u64 {
+    static ALL: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let block = Box::leak(vec![0u64; words].into_boxed_slice()).as_mut_ptr();
+    ALL.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(block as usize);
+    block
 }
 
 struct Shard {
