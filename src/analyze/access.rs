@@ -163,8 +163,7 @@ impl<'r> Accesses<'r> {
             })
             .collect();
         items.par_sort_unstable_by(access_order);
-        order_hash_collisions(&mut items);
-        mark_kept(&mut items);
+        dedup_sorted(&mut items);
         Accesses {
             records: selected,
             contexts,
@@ -210,8 +209,14 @@ fn order_hash_collisions(sorted: &mut [Access]) {
 /// the last kept one. Two records of the same key at the same time are one access.
 pub fn dedup_shard(shard: &mut [Access]) {
     shard.sort_unstable_by(access_order);
-    order_hash_collisions(shard);
-    mark_kept(shard);
+    dedup_sorted(shard);
+}
+
+/// The one-hour rule over accesses sorted by [`access_order`] (what [`Accesses::build`] and
+/// [`dedup_shard`] share).
+fn dedup_sorted(sorted: &mut [Access]) {
+    order_hash_collisions(sorted);
+    mark_kept(sorted);
 }
 
 /// The one-hour rule over accesses sorted by [`access_order`].
