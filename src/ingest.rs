@@ -882,9 +882,10 @@ fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
 
 /// Drops this process's page-table entries for the whole pages inside `bytes`, a parsed piece
 /// of a read-only file mapping (only that: on a heap buffer MADV_DONTNEED would zero it): the
-/// pages stay in the page cache, but no longer count in the process's resident memory, which then shows the memory mailscope itself uses. Reading them
-/// again (a neighbouring piece shares its boundary pages, which are kept) would fault them back
-/// in from the file, so this is safe whatever reads the mapping later.
+/// pages stay in the page cache, but no longer count in the process's resident memory, which
+/// then shows the memory mailscope itself uses. Reading them again (a neighbouring piece shares
+/// its boundary pages, which are kept) would fault them back in from the file, so this is safe
+/// whatever reads the mapping later.
 fn release_pages(bytes: &[u8]) {
     #[cfg(target_os = "linux")]
     {

@@ -8,9 +8,9 @@
 //!
 //! Accesses are collected in parallel and sorted in parallel by key and time (interned
 //! context id, then the message's stored hash: no text is hashed or compared, except to
-//! separate two messages whose hashes collide); the rule is then one pass over each key's time-sorted occurrences. Because it
-//! sees every occurrence of a key in time order, the result does not depend on input order,
-//! chunking or thread count. The state is 56 bytes per listed message (measured in the
+//! separate two messages whose hashes collide); the rule is then one pass over each key's
+//! time-sorted occurrences. Because it sees every occurrence of a key in time order, the
+//! result does not depend on input order, chunking or thread count. The state is 56 bytes per listed message (measured in the
 //! README); occurrences of a key from several partial results merge by concatenation and a
 //! re-sort, so the same state could be merged across machines.
 
@@ -50,6 +50,16 @@ pub struct Access {
     pub time: Nanos,
     /// False when the access repeats a kept one within the hour.
     pub kept: bool,
+}
+
+impl Access {
+    /// Whether `self` and `other` are occurrences of one key (context, message): the numbers
+    /// first, so the message text is read only when they agree.
+    pub fn same_key(&self, other: &Access) -> bool {
+        self.ctx == other.ctx
+            && self.message_hash == other.message_hash
+            && self.message == other.message
+    }
 }
 
 /// The MailItemsAccessed records a command looks at, and their listed messages.
@@ -221,18 +231,14 @@ fn dedup_sorted(sorted: &mut [Access]) {
 
 /// The one-hour rule over accesses sorted by [`access_order`].
 fn mark_kept(sorted: &mut [Access]) {
-    let mut last: Option<(u32, u64, Sym, Nanos)> = None;
+    let mut last_kept: Option<Access> = None;
     for a in sorted.iter_mut() {
-        a.kept = match last {
-            Some((ctx, hash, msg, kept_at))
-                if ctx == a.ctx && hash == a.message_hash && msg == a.message =>
-            {
-                a.time - kept_at > DEDUP_WINDOW
-            }
+        a.kept = match &last_kept {
+            Some(k) if k.same_key(a) => a.time - k.time > DEDUP_WINDOW,
             _ => true,
         };
         if a.kept {
-            last = Some((a.ctx, a.message_hash, a.message, a.time));
+            last_kept = Some(*a);
         }
     }
 }

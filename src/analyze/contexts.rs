@@ -117,9 +117,7 @@ impl Counts {
 /// The runs of `acc.items` that share (context, message): the de-duplication leaves each
 /// key's occurrences together.
 fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
-    items.chunk_by(|a, b| {
-        a.ctx == b.ctx && a.message_hash == b.message_hash && a.message == b.message
-    })
+    items.chunk_by(Access::same_key)
 }
 
 /// Aggregates the bind accesses of `acc` per context, grouped by `by`.
