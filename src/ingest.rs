@@ -9,6 +9,7 @@
 //! arrives first, the smallest (by the record's total order) is kept, so the result does not
 //! depend on file order, chunking or thread count.
 
+use crate::distinct::first_occurrence_ids;
 use crate::error::{Error, Result};
 use crate::input::InputPath;
 use crate::input::decode::{
@@ -25,7 +26,6 @@ use crate::parse::{
     JsonParser, Malformed, MalformedKind, Obj, Outcome, normalize_object, normalize_top,
 };
 use crate::progress::Progress;
-use ahash::AHashMap;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use memmap2::Mmap;
 use rayon::prelude::*;
@@ -755,8 +755,6 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
     Ok(out)
 }
 
-const SHARDS: usize = 64;
-
 fn merge(
     mut files: Vec<FileReport>,
     mut partials: Vec<Partial>,
@@ -815,67 +813,30 @@ fn merge(
     out
 }
 
-/// De-duplicates records by id in sharded maps; keeps the smallest copy of each.
+/// De-duplicates records by id; keeps the smallest copy of each. The ids are numbered in
+/// parallel (sharded maps, see [`first_occurrence_ids`]); the records themselves are moved
+/// once, into the result, and never copied.
 fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
-    let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
-    // Each part is split by id in parallel; shard s is then the s-th piece of every part.
-    let split: Vec<Vec<Vec<Record>>> = parts
-        .into_par_iter()
-        .map(|part| {
-            let mut pieces: Vec<Vec<Record>> = (0..SHARDS).map(|_| Vec::new()).collect();
-            for r in part {
-                pieces[(hasher.hash_one(&r.id) as usize) % SHARDS].push(r);
-            }
-            pieces
-        })
-        .collect();
-    let mut shards: Vec<Vec<Vec<Record>>> = (0..SHARDS)
-        .map(|_| Vec::with_capacity(split.len()))
-        .collect();
-    for pieces in split {
-        for (s, piece) in pieces.into_iter().enumerate() {
-            shards[s].push(piece);
+    let mut records: Vec<Record> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        records.extend(part);
+    }
+    let (ids, firsts) = first_occurrence_ids(&records, |r| &r.id);
+    let duplicates = (records.len() - firsts.len()) as u64;
+    // The smallest copy of each id: only duplicates are compared.
+    let mut best = firsts;
+    for (i, &id) in ids.iter().enumerate() {
+        let b = &mut best[id as usize];
+        if *b as usize != i && records[i] < records[*b as usize] {
+            *b = i as u32;
         }
     }
-    let done: Vec<(Vec<Record>, u64)> = shards
-        .into_par_iter()
-        .map(|pieces| {
-            let shard: Vec<Record> = pieces.into_iter().flatten().collect();
-            // The best copy of each id, by index: no id is copied.
-            let mut best: AHashMap<&crate::model::RecordId, usize> =
-                AHashMap::with_capacity(shard.len());
-            let mut dups = 0u64;
-            for (i, r) in shard.iter().enumerate() {
-                match best.entry(&r.id) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                        dups += 1;
-                        if *r < shard[*e.get()] {
-                            e.insert(i);
-                        }
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(i);
-                    }
-                }
-            }
-            let mut keep = vec![false; shard.len()];
-            for i in best.into_values() {
-                keep[i] = true;
-            }
-            let kept: Vec<Record> = shard
-                .into_iter()
-                .zip(keep)
-                .filter_map(|(r, k)| k.then_some(r))
-                .collect();
-            (kept, dups)
-        })
-        .collect();
-    let duplicates = done.iter().map(|(_, d)| d).sum();
-    // Sized once: pages of the result become resident as the shards are moved in and freed.
-    let mut records: Vec<Record> = Vec::with_capacity(done.iter().map(|(v, _)| v.len()).sum());
-    for (kept, _) in done {
-        records.extend(kept);
-    }
+    let mut at = 0;
+    records.retain(|_| {
+        let keep = best[ids[at] as usize] as usize == at;
+        at += 1;
+        keep
+    });
     records.par_sort_unstable_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
     (records, duplicates)
 }
@@ -899,6 +860,43 @@ fn release_pages(bytes: &[u8]) {
             unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{bind, record};
+
+    /// Copies of one id that differ (two exports of one record, say) leave the smallest copy,
+    /// wherever the copies sit among the parts; distinct ids are all kept.
+    #[test]
+    fn dedup_keeps_the_smallest_copy_in_any_order() {
+        let t = "2024-03-04T10:00:00";
+        let id = "c5242d77-c0da-5b57-c100-6a23d1c7aaf9";
+        let a = record(&bind(id, t, "198.51.100.1", "s1", "\\Inbox", &["<a@x>"]));
+        let b = record(&bind(id, t, "198.51.100.2", "s1", "\\Inbox", &["<a@x>"]));
+        let other = record(&bind(
+            "other",
+            t,
+            "198.51.100.3",
+            "s2",
+            "\\Inbox",
+            &["<b@x>"],
+        ));
+        let smallest = a.clone().min(b.clone());
+        let layouts = [
+            vec![vec![a.clone(), b.clone()], vec![other.clone()]],
+            vec![vec![b.clone()], vec![other.clone(), a.clone()]],
+            vec![vec![other.clone(), b.clone(), a.clone(), b.clone()]],
+        ];
+        for parts in layouts {
+            let (records, duplicates) = dedup(parts.clone());
+            assert_eq!(records.len(), 2, "{parts:?}");
+            assert!(records.contains(&smallest) && records.contains(&other));
+            let n: usize = parts.iter().map(Vec::len).sum();
+            assert_eq!(duplicates, n as u64 - 2);
         }
     }
 }

@@ -59,7 +59,28 @@ impl Phase {
 impl Drop for Phase {
     fn drop(&mut self) {
         if let Some((name, t)) = self.0 {
-            eprintln!("timing: {name}: {:.3} s", t.elapsed().as_secs_f64());
+            eprintln!(
+                "timing: {name}: {:.3} s{}",
+                t.elapsed().as_secs_f64(),
+                memory_now()
+            );
         }
+    }
+}
+
+/// `, resident X MB (peak Y MB)` from /proc/self/status on Linux; empty elsewhere.
+fn memory_now() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(now), Some(peak)) => {
+            format!(", resident {} MB (peak {} MB)", now / 1024, peak / 1024)
+        }
+        _ => String::new(),
     }
 }

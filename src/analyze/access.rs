@@ -14,7 +14,8 @@
 //! README); occurrences of a key from several partial results merge by concatenation and a
 //! re-sort, so the same state could be merged across machines.
 
-use crate::model::{AccessType, Nanos, Record};
+use crate::distinct::first_occurrence_ids;
+use crate::model::{AccessType, MailAccess, Nanos, Record};
 use crate::sym::Sym;
 use rayon::prelude::*;
 
@@ -79,9 +80,15 @@ pub struct Accesses<'r> {
     pub items: Vec<Access>,
 }
 
-fn context_of(r: &Record, folder: Sym) -> Option<Context> {
-    let m = r.mail.as_deref()?;
-    Some(Context {
+/// The mail part of a record the accesses stage selected (MailItemsAccessed records only).
+fn mail(r: &Record) -> &MailAccess {
+    r.mail
+        .as_deref()
+        .expect("selected records are MailItemsAccessed")
+}
+
+fn context_of(r: &Record, m: &MailAccess, folder: Sym) -> Context {
+    Context {
         mailbox: r.mailbox,
         user: r.user,
         client_ip: m.client_ip,
@@ -90,7 +97,7 @@ fn context_of(r: &Record, folder: Sym) -> Option<Context> {
         logon_type: m.logon_type,
         access: m.access,
         folder,
-    })
+    }
 }
 
 impl<'r> Accesses<'r> {
@@ -100,61 +107,68 @@ impl<'r> Accesses<'r> {
             .par_iter()
             .filter(|r| r.mail.is_some() && keep(r))
             .collect();
-        // Intern the contexts (records are in a stable order, so ids are too).
-        let mut ids: ahash::AHashMap<Context, u32> = ahash::AHashMap::new();
-        let mut full_ids: ahash::AHashMap<(u32, Sym, Sym), u32> = ahash::AHashMap::new();
-        let mut contexts = Vec::new();
-        let mut fulls = Vec::new();
-        let mut record_contexts = Vec::new();
-        let mut intern = |c: Context, app: Sym, client_app: Sym| {
-            let ctx = *ids.entry(c).or_insert_with(|| {
-                contexts.push(c);
-                (contexts.len() - 1) as u32
-            });
-            let full = *full_ids.entry((ctx, app, client_app)).or_insert_with(|| {
-                fulls.push((ctx, app, client_app));
-                (fulls.len() - 1) as u32
-            });
-            (ctx, full)
-        };
-        // The (context, full context) of each folder of each record, flat: the folders of
-        // record i are folder_ctx[folder_at[i]..folder_at[i + 1]] (bind records only).
-        let mut folder_ctx: Vec<(u32, u32)> = Vec::with_capacity(selected.len());
-        let mut folder_at: Vec<u32> = Vec::with_capacity(selected.len() + 1);
-        for (i, r) in selected.iter().enumerate() {
-            folder_at.push(folder_ctx.len() as u32);
-            let m = r
-                .mail
-                .as_deref()
-                .expect("selected records are MailItemsAccessed");
+        // The contexts of each record, flat and in record order: one per folder of a bind
+        // record, one with an empty folder for a bind record that names none, none for a
+        // sync record. Record i's are keys[key_at[i]..key_at[i + 1]].
+        let mut key_at: Vec<u32> = Vec::with_capacity(selected.len() + 1);
+        let mut total = 0u32;
+        key_at.push(total);
+        for r in &selected {
+            let m = mail(r);
             if m.access != AccessType::Sync {
-                if m.folders.is_empty()
-                    && let Some(c) = context_of(r, Sym::EMPTY)
-                {
-                    let (ctx, full) = intern(c, m.app_id, m.client_app_id);
-                    record_contexts.push((i as u32, ctx, full));
-                }
-                for f in &m.folders {
-                    if let Some(c) = context_of(r, f.path) {
-                        let (ctx, full) = intern(c, m.app_id, m.client_app_id);
-                        folder_ctx.push((ctx, full));
-                        record_contexts.push((i as u32, ctx, full));
-                    }
-                }
+                total += m.folders.len().max(1) as u32;
             }
+            key_at.push(total);
         }
-        folder_at.push(folder_ctx.len() as u32);
-        record_contexts.sort_unstable();
+        let keys: Vec<(Context, Sym, Sym)> = selected
+            .par_iter()
+            .flat_map_iter(|r| {
+                let m = mail(r);
+                let bind = m.access != AccessType::Sync;
+                let none = (bind && m.folders.is_empty()).then_some(Sym::EMPTY);
+                let named = if bind { &m.folders[..] } else { &[] };
+                none.into_iter()
+                    .chain(named.iter().map(|f| f.path))
+                    .map(move |f| (context_of(r, m, f), m.app_id, m.client_app_id))
+            })
+            .collect();
+        // Ids in order of first occurrence (records are in a stable order, so ids are too):
+        // full contexts first, then the contexts of the distinct full contexts, taken in
+        // full-id order. That gives the contexts the ids of numbering them over all keys: a
+        // context's first key is also the first key of its full context.
+        let (full_of, full_firsts) = first_occurrence_ids(&keys, |&k| k);
+        let (ctx_of_full, ctx_firsts) = first_occurrence_ids(&full_firsts, |&i| keys[i as usize].0);
+        let contexts: Vec<Context> = ctx_firsts
+            .iter()
+            .map(|&f| keys[full_firsts[f as usize] as usize].0)
+            .collect();
+        let fulls: Vec<(u32, Sym, Sym)> = full_firsts
+            .iter()
+            .zip(&ctx_of_full)
+            .map(|(&i, &ctx)| (ctx, keys[i as usize].1, keys[i as usize].2))
+            .collect();
+        drop(keys);
+        let folder_ctx: Vec<(u32, u32)> = full_of
+            .par_iter()
+            .map(|&full| (fulls[full as usize].0, full))
+            .collect();
+        let mut record_contexts: Vec<(u32, u32, u32)> = key_at
+            .par_windows(2)
+            .enumerate()
+            .flat_map_iter(|(rec, w)| {
+                folder_ctx[w[0] as usize..w[1] as usize]
+                    .iter()
+                    .map(move |&(ctx, full)| (rec as u32, ctx, full))
+            })
+            .collect();
+        record_contexts.par_sort_unstable();
         record_contexts.dedup();
         let mut items: Vec<Access> = selected
             .par_iter()
             .enumerate()
             .flat_map_iter(|(rec, r)| {
-                let m = r
-                    .mail
-                    .as_deref()
-                    .expect("selected records are MailItemsAccessed");
-                let ctxs = &folder_ctx[folder_at[rec] as usize..folder_at[rec + 1] as usize];
+                let m = mail(r);
+                let ctxs = &folder_ctx[key_at[rec] as usize..key_at[rec + 1] as usize];
                 m.folders
                     .iter()
                     .zip(ctxs)

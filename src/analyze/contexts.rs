@@ -120,6 +120,23 @@ fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
     items.chunk_by(Access::same_key)
 }
 
+/// `items` cut into about `pieces` pieces of whole runs (see [`runs`]), each with the index of
+/// its first access.
+fn whole_runs(items: &[Access], pieces: usize) -> Vec<(usize, &[Access])> {
+    let step = items.len().div_ceil(pieces.max(1)).max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let mut end = (start + step).min(items.len());
+        while end < items.len() && items[end - 1].same_key(&items[end]) {
+            end += 1;
+        }
+        out.push((start, &items[start..end]));
+        start = end;
+    }
+    out
+}
+
 /// Aggregates the bind accesses of `acc` per context, grouped by `by`.
 pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     let operations = |rec: u32| {
@@ -143,35 +160,38 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         kept: u64,
         size: u64,
     }
-    let mut parts: Vec<(usize, Part)> = Vec::new(); // (index of the run's first access, part)
-    let mut at = 0;
-    for run in runs(&acc.items) {
-        let first = parts.len();
-        for it in run {
-            let f = it.full;
-            let i = match parts[first..].iter().position(|(_, p)| p.full == f) {
-                Some(i) => first + i,
-                None => {
-                    parts.push((
-                        at,
-                        Part {
-                            full: f,
-                            raw: 0,
-                            kept: 0,
-                            size: 0,
-                        },
-                    ));
-                    parts.len() - 1
+    // (index of the run's first access, part), from pieces of whole runs in parallel.
+    let parts: Vec<(usize, Part)> = whole_runs(&acc.items, rayon::current_num_threads() * 4)
+        .into_par_iter()
+        .flat_map_iter(|(mut at, piece)| {
+            let mut parts: Vec<(usize, Part)> = Vec::new();
+            for run in runs(piece) {
+                let first = parts.len();
+                for it in run {
+                    let f = it.full;
+                    let i = match parts[first..].iter().position(|(_, p)| p.full == f) {
+                        Some(i) => first + i,
+                        None => {
+                            let part = Part {
+                                full: f,
+                                raw: 0,
+                                kept: 0,
+                                size: 0,
+                            };
+                            parts.push((at, part));
+                            parts.len() - 1
+                        }
+                    };
+                    let p = &mut parts[i].1;
+                    p.raw += 1;
+                    p.kept += it.kept as u64;
+                    p.size = p.size.max(it.size.unwrap_or(0));
                 }
-            };
-            let p = &mut parts[i].1;
-            p.raw += 1;
-            p.kept += it.kept as u64;
-            p.size = p.size.max(it.size.unwrap_or(0));
-        }
-        at += run.len();
-    }
-
+                at += run.len();
+            }
+            parts
+        })
+        .collect();
     // Group of each full context.
     let mut group_ids: AHashMap<Vec<Sym>, u32> = AHashMap::new();
     let mut groups: Vec<Vec<Sym>> = Vec::new();
@@ -200,7 +220,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         .iter()
         .map(|&(rec, f)| (rec, group_of[f as usize]))
         .collect();
-    rec_groups.sort_unstable();
+    rec_groups.par_sort_unstable();
     for &(rec, g) in &rec_groups {
         if last == Some((rec, g)) {
             continue;
@@ -216,7 +236,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             (!folder.is_empty()).then_some((group_of[f as usize], folder))
         })
         .collect();
-    group_folders.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.hash_order(&b.1)));
+    group_folders.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.hash_order(&b.1)));
     group_folders.dedup();
     let mut folders = vec![0u64; groups.len()];
     for &(g, _) in &group_folders {
