@@ -46,22 +46,23 @@ impl Progress {
 
 /// A phase of a run whose duration is printed on stderr when the environment variable
 /// `MAILSCOPE_TIMINGS` is set (for profiling; see benches/README.md).
-pub struct Phase(Option<(&'static str, std::time::Instant)>);
+pub struct Phase(Option<(&'static str, std::time::Instant, f64)>);
 
 impl Phase {
     pub fn start(name: &'static str) -> Phase {
         static ON: std::sync::LazyLock<bool> =
             std::sync::LazyLock::new(|| std::env::var_os("MAILSCOPE_TIMINGS").is_some());
-        Phase(ON.then(|| (name, std::time::Instant::now())))
+        Phase(ON.then(|| (name, std::time::Instant::now(), cpu_seconds())))
     }
 }
 
 impl Drop for Phase {
     fn drop(&mut self) {
-        if let Some((name, t)) = self.0 {
+        if let Some((name, t, cpu)) = self.0 {
             eprintln!(
-                "timing: {name}: {:.3} s{}",
+                "timing: {name}: {:.3} s, CPU {:.3} s{}",
                 t.elapsed().as_secs_f64(),
+                cpu_seconds() - cpu,
                 memory_now()
             );
         }
@@ -83,4 +84,20 @@ fn memory_now() -> String {
         }
         _ => String::new(),
     }
+}
+
+/// User and system CPU time of the whole process so far (0 where unavailable).
+fn cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes one rusage into the buffer it is given.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) } == 0 {
+            // SAFETY: initialized by the successful call.
+            let u = unsafe { u.assume_init() };
+            let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            return secs(u.ru_utime) + secs(u.ru_stime);
+        }
+    }
+    0.0
 }
