@@ -110,16 +110,19 @@ impl<'r> Accesses<'r> {
         // The contexts of each record, flat and in record order: one per folder of a bind
         // record, one with an empty folder for a bind record that names none, none for a
         // sync record. Record i's are keys[key_at[i]..key_at[i + 1]].
+        let counts: Vec<u32> = selected
+            .par_iter()
+            .map(|r| match mail(r) {
+                m if m.access == AccessType::Sync => 0,
+                m => m.folders.len().max(1) as u32,
+            })
+            .collect();
         let mut key_at: Vec<u32> = Vec::with_capacity(selected.len() + 1);
-        let mut total = 0u32;
-        key_at.push(total);
-        for r in &selected {
-            let m = mail(r);
-            if m.access != AccessType::Sync {
-                total += m.folders.len().max(1) as u32;
-            }
-            key_at.push(total);
-        }
+        key_at.push(0);
+        key_at.extend(counts.iter().scan(0u32, |total, &n| {
+            *total += n;
+            Some(*total)
+        }));
         let keys: Vec<(Context, Sym, Sym)> = selected
             .par_iter()
             .flat_map_iter(|r| {
