@@ -78,7 +78,10 @@ if [ -z "$FILE" ]; then
   FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
   if [ ! -s "$FILE" ]; then
     log "generating $FILE"
-    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker -q -o "$FILE"
+    # Written under a temporary name and renamed when complete: a run stopped halfway never
+    # leaves a truncated file that the next run would reuse.
+    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker -q -o "$FILE.partial"
+    mv "$FILE.partial" "$FILE"
   else
     log "reusing $FILE"
   fi
@@ -88,7 +91,9 @@ if [ "$ZST" = 1 ]; then
   ZFILE="$FILE.zst"
   if [ ! -s "$ZFILE" ] || [ "$ZFILE" -ot "$FILE" ]; then
     log "generating $ZFILE (same options, one zstd frame, level 3)"
-    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker --format ndjson-zst -q -o "$ZFILE"
+    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker --format ndjson-zst -q \
+      -o "$ZFILE.partial"
+    mv "$ZFILE.partial" "$ZFILE"
   fi
 fi
 BYTES=$(stat -c %s "$FILE")
