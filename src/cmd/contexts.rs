@@ -47,8 +47,11 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
         "folders",
         "bytes",
     ]);
+    let found = contexts(&acc, &by);
+    // A few flat vectors: freed at once, and their memory serves the rows below.
+    drop(acc);
     let mut rows = Rows::new(&header);
-    rows.rows = contexts(&acc, &by)
+    rows.rows = found
         .into_par_iter()
         .map(|c| {
             let mut row: Vec<Cell> = Vec::with_capacity(header.len());
@@ -67,7 +70,6 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
             row
         })
         .collect();
-    super::release(acc);
     drop(phase);
     let _phase = crate::progress::Phase::start("write");
     l.write(&rows)

@@ -24,12 +24,14 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
     let mut header = MESSAGE_COLUMNS.to_vec();
     header.extend(["users", "accesses_raw"]);
+    let found = messages(&acc);
+    // A few flat vectors: freed at once, and their memory serves the rows below.
+    drop(acc);
     let mut rows = Rows::new(&header);
-    for m in messages(&acc) {
+    for m in found {
         let mut row = message_cells(&m);
         row.extend([Cell::Text(m.users), Cell::Int(m.accesses_raw)]);
         rows.push(row);
     }
-    super::release(acc);
     l.write(&rows)
 }

@@ -22,6 +22,9 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let l = super::common::load(args)?;
     let filter = &l.filter;
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    let found = sessions(&acc);
+    // A few flat vectors: freed at once, and their memory serves the rows below.
+    drop(acc);
     let mut rows = Rows::new(&[
         "mailbox",
         "user",
@@ -39,7 +42,7 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
         "logon_types",
         "app_ids",
     ]);
-    for s in sessions(&acc) {
+    for s in found {
         rows.push(vec![
             Cell::Text(s.mailbox),
             Cell::Text(s.user),
@@ -58,6 +61,5 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
             Cell::Text(s.app_ids),
         ]);
     }
-    super::release(acc);
     l.write(&rows)
 }

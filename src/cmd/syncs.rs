@@ -39,6 +39,8 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
         "record_id",
     ]);
     let mut list: Vec<_> = acc.records.clone();
+    // A few flat vectors: freed at once (the records stay).
+    drop(acc);
     list.sort_by(|a, b| (a.time, &a.mailbox, &a.id).cmp(&(b.time, &b.mailbox, &b.id)));
     for r in list {
         let Some(m) = r.mail.as_deref() else { continue };
@@ -56,6 +58,5 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
             Cell::text(&r.id),
         ]);
     }
-    super::release(acc);
     l.write(&rows)
 }
