@@ -7,7 +7,9 @@ use crate::input::InputPath;
 use crate::input::frame::{
     Block, BlockReader, Framed, JsonFramer, Piece, ValueBatch, frame_csv, split_lines,
 };
-use crate::parse::{Field, JsonParser, Obj, is_page, normalize_object, normalize_top};
+use crate::parse::{
+    Field, JsonParser, Obj, Outcome, drop_message_ids, is_page, normalize_object, normalize_top,
+};
 use std::sync::Arc;
 
 /// `split_lines` pieces tile the input in order; `BlockReader` blocks add up to it.
@@ -69,7 +71,8 @@ pub fn framing_ignores_cuts(data: &[u8], cuts: impl IntoIterator<Item = usize>, 
     }
 }
 
-/// simd-json plus the normalizer never panic; a reused parser gives the same outcomes.
+/// simd-json plus the normalizer never panic; a reused parser gives the same outcomes; a
+/// parser that drops message ids gives the same outcomes with the ids empty.
 pub fn parsing_is_total(data: &[u8]) {
     let mut parser = JsonParser::new();
     let mut out = Vec::new();
@@ -89,11 +92,42 @@ pub fn parsing_is_total(data: &[u8]) {
     let mut again = Vec::new();
     let _ = parser.parse(data, |root, child| normalize_top(root, child, &mut again));
     assert_eq!(out, again, "a reused parser gave other outcomes");
+    let mut without = Vec::new();
+    let _ =
+        parser_without_ids().parse(data, |root, child| normalize_top(root, child, &mut without));
+    assert_eq!(
+        without,
+        ids_dropped(out),
+        "parsing without message ids changed more than them"
+    );
 }
 
-/// CSV framing and the normalization of its rows never panic; one outcome per row.
+/// A parser that drops message ids, as `stats` reads.
+fn parser_without_ids() -> JsonParser {
+    let mut p = JsonParser::new();
+    p.message_ids = false;
+    p
+}
+
+/// `outcomes` with the message ids of their records emptied.
+fn ids_dropped(outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    outcomes
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Record(mut r) => {
+                drop_message_ids(&mut r);
+                Outcome::Record(r)
+            }
+            m => m,
+        })
+        .collect()
+}
+
+/// CSV framing and the normalization of its rows never panic; one outcome per row; dropping
+/// message ids changes nothing else.
 pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
     let mut parser = JsonParser::new();
+    let mut without_ids = parser_without_ids();
     let (mut rows, mut outcomes) = (0usize, 0usize);
     let _ = frame_csv(data, type_line, crlf, batch.max(1), &|| false, &mut |b| {
         for row in &b.rows {
@@ -105,7 +139,13 @@ pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize
                     .zip(cells.iter())
                     .map(|(h, c)| (h.as_str(), c.as_str()))
                     .collect();
-                let _ = normalize_object(Obj::Flat(&pairs), &mut parser);
+                let with = normalize_object(Obj::Flat(&pairs), &mut parser);
+                let without = normalize_object(Obj::Flat(&pairs), &mut without_ids);
+                assert_eq!(
+                    vec![without],
+                    ids_dropped(vec![with]),
+                    "parsing without message ids changed more than them"
+                );
             }
             outcomes += 1;
         }

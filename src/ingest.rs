@@ -55,6 +55,8 @@ pub struct Options {
     /// How to read an ambiguous locale date (`5/6/2024`) when a record has no ISO time;
     /// `None`: such a record is malformed (`bad-time`).
     pub date_order: Option<crate::parse::fields::DateOrder>,
+    /// Keep the InternetMessageIds of listed messages (see [`JsonParser::message_ids`]).
+    pub message_ids: bool,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             progress: false,
             max_examples: 20,
             date_order: None,
+            message_ids: true,
         }
     }
 }
@@ -201,6 +204,7 @@ impl Worker {
     fn new(opts: &Options) -> Self {
         let mut parser = JsonParser::new();
         parser.date_order = opts.date_order;
+        parser.message_ids = opts.message_ids;
         Worker {
             chunk: Vec::new(),
             parser,

@@ -36,7 +36,9 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
         ));
     }
     let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
-    let opts = crate::config::ingest_options(&args.run, true)?;
+    let mut opts = crate::config::ingest_options(&args.run, true)?;
+    // The inventory never reads message ids: they are checked and counted, not kept.
+    opts.message_ids = false;
     let ing = ingest(&inputs, &opts)?;
     let code = super::report_skipped(&ing, &args.run);
     let inv = inventory(&ing);

@@ -411,10 +411,16 @@ pub fn normalize_message_id(raw: &str) -> String {
 
 /// [`normalize_message_id`] without a copy when the id has no uppercase letter.
 pub fn normalize_message_id_cow(raw: &str) -> Cow<'_, str> {
+    lower(message_id_core(raw))
+}
+
+/// An InternetMessageId without surrounding space and angle brackets, case kept: empty
+/// exactly when its normalized form is.
+pub fn message_id_core(raw: &str) -> &str {
     let s = raw.trim_ws();
     let s = s.strip_prefix('<').unwrap_or(s);
     let s = s.strip_suffix('>').unwrap_or(s);
-    lower(s.trim_ws())
+    s.trim_ws()
 }
 
 /// Parses a `LogonType` given as a number, a numeric string or a name (`Owner`).

@@ -172,6 +172,10 @@ pub fn is_unterminated(bytes: &[u8]) -> bool {
 pub struct JsonParser {
     /// How to read ambiguous locale dates (`5/6/2024`); `None`: such a date is malformed.
     pub date_order: Option<crate::parse::fields::DateOrder>,
+    /// Keep the InternetMessageId of each listed message (true by default). A command that
+    /// never reads them (`stats`) turns this off: the items are still checked and counted,
+    /// with an empty id, which saves the copy of every id.
+    pub message_ids: bool,
     buf: Vec<u8>,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
@@ -188,6 +192,7 @@ impl JsonParser {
     pub fn new() -> Self {
         JsonParser {
             date_order: None,
+            message_ids: true,
             buf: Vec::new(),
             buffers: Buffers::new(4096),
             tape: None,
@@ -207,6 +212,7 @@ impl JsonParser {
         self.buf.resize(bytes.len() + INPUT_PADDING, 0);
         let JsonParser {
             date_order,
+            message_ids,
             buf,
             buffers,
             tape,
@@ -219,6 +225,7 @@ impl JsonParser {
         }
         let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
         child.date_order = *date_order;
+        child.message_ids = *message_ids;
         let r = f(Field::from_nodes(&t.0), child);
         *tape = Some(t.reset());
         Ok(r)
@@ -244,6 +251,7 @@ impl JsonParser {
     ) -> Result<R, Malformed> {
         let JsonParser {
             date_order,
+            message_ids,
             buffers,
             tape,
             child,
@@ -257,6 +265,7 @@ impl JsonParser {
         }
         let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
         child.date_order = *date_order;
+        child.message_ids = *message_ids;
         let r = f(Field::from_nodes(&t.0), child);
         *tape = Some(t.reset());
         Ok(r)

@@ -399,8 +399,13 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         }
         Err(e) => return Outcome::Malformed(Malformed::new(MalformedKind::BadTime, e)),
     };
+    let id_text = text(a.id);
+    let id = ascii_lower(id_text.trim_ws());
+    // A record without an id is told apart by a digest of all its content, message ids
+    // included: those are kept for the digest even when the parser drops them.
+    let keep_ids = parser.message_ids || id.is_empty();
     let mail = if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
-        match build_mail(&a, parser) {
+        match build_mail(&a, parser, keep_ids) {
             Ok(m) => Some(Box::new(m)),
             Err(m) => return Outcome::Malformed(m),
         }
@@ -421,7 +426,7 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         Sym::new(&mailbox_norm)
     };
     let mut record = Record {
-        id: RecordId::new(&ascii_lower(text(a.id).trim_ws())),
+        id: RecordId::new(&id),
         time,
         operation: if mail.is_some() {
             *MIA
@@ -436,8 +441,23 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         // No record id: de-duplicate by content instead.
         let digest = fnv1a(format!("{record:?}").as_bytes(), 0);
         record.id = RecordId::Text(format!("~{digest:016x}").into());
+        if !parser.message_ids {
+            drop_message_ids(&mut record);
+        }
     }
     Outcome::Record(record)
+}
+
+/// Empties the InternetMessageId of every listed message of `record` (what parsing with
+/// [`JsonParser::message_ids`] off gives).
+pub fn drop_message_ids(record: &mut Record) {
+    if let Some(m) = record.mail.as_deref_mut() {
+        for f in &mut m.folders {
+            for it in &mut f.items {
+                it.internet_message_id = Sym::EMPTY;
+            }
+        }
+    }
 }
 
 fn lossy(what: &str, sample: &str) -> Malformed {
@@ -471,7 +491,11 @@ fn normalized_ip(raw: Sym) -> Sym {
     })
 }
 
-fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malformed> {
+fn build_mail(
+    a: &Slots<'_>,
+    parser: &mut JsonParser,
+    keep_ids: bool,
+) -> Result<MailAccess, Malformed> {
     let mut access = AccessType::Unknown;
     let mut throttled = false;
     let mut on_prop = |name: &str, value: &str| {
@@ -498,7 +522,7 @@ fn build_mail(a: &Slots<'_>, parser: &mut JsonParser) -> Result<MailAccess, Malf
 
     let mut folders = Vec::new();
     if let Some(f) = val(a.folders) {
-        collect_folders(f, parser, &mut folders)?;
+        collect_folders(f, parser, keep_ids, &mut folders)?;
     }
     let mut parent = None;
     if let Some(item) = val(a.item) {
@@ -601,16 +625,17 @@ fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) {
 fn collect_folders(
     f: Field<'_>,
     parser: &mut JsonParser,
+    keep_ids: bool,
     out: &mut Vec<Folder>,
 ) -> Result<(), Malformed> {
     match f {
         Field::Arr(items) => {
             for it in items.iter() {
                 match it {
-                    Field::Obj(o) => out.push(folder_from_object(o)?),
+                    Field::Obj(o) => out.push(folder_from_object(o, keep_ids)?),
                     Field::Str(s) if is_lossy_powershell(s) => return Err(lossy("Folders", s)),
                     Field::Str(s) if s.trim_start().starts_with('{') => {
-                        collect_folders(Field::Str(s), parser, out)?
+                        collect_folders(Field::Str(s), parser, keep_ids, out)?
                     }
                     Field::Str(s) => match parse_ps_hashtable(s) {
                         Some(pairs) => {
@@ -634,19 +659,20 @@ fn collect_folders(
             Ok(())
         }
         Field::Obj(o) => {
-            out.push(folder_from_object(o)?);
+            out.push(folder_from_object(o, keep_ids)?);
             Ok(())
         }
         Field::Str(s) if is_lossy_powershell(s) => Err(lossy("Folders", s)),
         Field::Str(s) if s.trim_ws().is_empty() => Ok(()),
         Field::Str(s) => parser
-            .parse_str(s, |root, p| collect_folders(root, p, out))
+            .parse_str(s, |root, p| collect_folders(root, p, keep_ids, out))
             .map_err(|m| m.context("Folders"))?,
         _ => Ok(()),
     }
 }
 
-fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
+/// A folder object with its listed messages (their ids empty unless `keep_ids`).
+fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
     let mut folder = Folder::default();
     let mut err = None;
     o.visit(|k, v| match k {
@@ -656,18 +682,21 @@ fn folder_from_object(o: Obj<'_>) -> Result<Folder, Malformed> {
             Field::Arr(items) => {
                 for it in items.iter() {
                     if let Field::Obj(io) = it {
-                        let mut imid = Sym::EMPTY;
+                        let mut imid = None;
                         let mut size = None;
                         io.visit(|ik, iv| match ik {
                             "InternetMessageId" | "internetMessageId" => {
-                                imid = Sym::new_unshared(&normalize_message_id_cow(
-                                    &iv.text_or_empty(),
-                                ))
+                                let raw = iv.text_or_empty();
+                                let id = message_id_core(&raw);
+                                imid = (!id.is_empty()).then(|| match keep_ids {
+                                    true => Sym::new_unshared(&normalize_message_id_cow(&raw)),
+                                    false => Sym::EMPTY,
+                                });
                             }
                             "SizeInBytes" | "sizeInBytes" => size = iv.as_u64(),
                             _ => {}
                         });
-                        if !imid.is_empty() {
+                        if let Some(imid) = imid {
                             folder.items.push(Item {
                                 internet_message_id: imid,
                                 size_bytes: size,
@@ -718,5 +747,47 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
             .parse_str(s, parent_folder)
             .map_err(|m| m.context("Item"))?,
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{bind, record};
+
+    fn parse_without_ids(v: &serde_json::Value) -> Record {
+        let mut parser = JsonParser::new();
+        parser.message_ids = false;
+        let mut out = Vec::new();
+        let text = v.to_string();
+        parser
+            .parse(text.as_bytes(), |root, child| {
+                normalize_top(root, child, &mut out)
+            })
+            .expect("valid JSON");
+        match out.pop() {
+            Some(Outcome::Record(r)) => r,
+            other => panic!("not a record: {other:?}"),
+        }
+    }
+
+    /// A record without an id is known by a digest of its content, message ids included,
+    /// also when the parser drops the ids: records that differ only in their messages stay
+    /// two records, with the ids the full parse gives them.
+    #[test]
+    fn records_without_id_keep_their_digest_without_message_ids() {
+        let t = "2024-03-04T10:00:00";
+        let mut a = bind("x", t, "198.51.100.1", "s1", "\\Inbox", &["<a@x>", "<b@x>"]);
+        let mut b = bind("x", t, "198.51.100.1", "s1", "\\Inbox", &["<a@x>", "<c@x>"]);
+        for v in [&mut a, &mut b] {
+            v.as_object_mut().unwrap().remove("Id");
+        }
+        let (full_a, full_b) = (record(&a), record(&b));
+        assert_ne!(full_a.id, full_b.id);
+        for (v, full) in [(&a, full_a), (&b, full_b)] {
+            let mut expected = full;
+            drop_message_ids(&mut expected);
+            assert_eq!(parse_without_ids(v), expected);
+        }
     }
 }

@@ -287,6 +287,42 @@ fn all_samples_together() {
     );
 }
 
+/// Reading without message ids (what `stats` does) gives every sample's records, duplicates
+/// and malformed places unchanged, with only the message ids empty.
+#[test]
+fn all_samples_without_message_ids() {
+    let mut paths: Vec<_> = sample_names().iter().map(|n| sample(n)).collect();
+    paths.sort();
+    let with = ingest_with(&paths, &opts(2, 1 << 20));
+    let without = ingest_with(
+        &paths,
+        &mailscope::ingest::Options {
+            message_ids: false,
+            ..opts(2, 1 << 20)
+        },
+    );
+    let listed = |i: &Ingested| {
+        i.records
+            .iter()
+            .filter_map(|r| r.mail.as_deref())
+            .flat_map(|m| m.items())
+            .filter(|(_, it)| !it.internet_message_id.is_empty())
+            .count()
+    };
+    assert!(listed(&with) > 0, "the samples list message ids");
+    assert_eq!(listed(&without), 0, "no message id kept");
+    let mut expected = with.records.clone();
+    for r in &mut expected {
+        mailscope::parse::drop_message_ids(r);
+    }
+    assert_eq!(without.records, expected);
+    assert_eq!(
+        (without.read, without.duplicates, &without.malformed),
+        (with.read, with.duplicates, &with.malformed)
+    );
+    assert_eq!(malformed_lines(&without), malformed_lines(&with));
+}
+
 fn only_record(name: &str) -> Record {
     let ing = ingest_file(&sample(name));
     assert_eq!(
