@@ -3,7 +3,7 @@
 //! One producer thread walks the inputs in order. A plain file is memory-mapped and cut into
 //! newline-aligned chunks (no copy); a compressed, UTF-16 or standard-input source is decoded
 //! on the producer thread into recycled blocks. Work goes through a bounded crossbeam channel
-//! to `threads` parser workers on a rayon pool, so memory stays bounded whatever the input
+//! to `threads` parser workers on a rayon pool, so input buffers stay bounded whatever the input
 //! size. Each worker returns a partial result; partials are merged in input order, then
 //! records are de-duplicated by record id in sharded hash maps. Whichever copy of a record
 //! arrives first, the smallest (by the record's total order) is kept, so the result does not
