@@ -6,13 +6,14 @@
 //! Repeats of one access within 60 minutes of the last kept occurrence collapse into it.
 //! See: ../shared/docs/forensics.md, "De-duplication within one hour".
 //!
-//! Accesses are collected in parallel and sorted in parallel by key and time (interned
-//! context id, then the message's stored hash: no text is hashed or compared, except to
-//! separate two messages whose hashes collide); the rule is then one pass over each key's
-//! time-sorted occurrences. Because it sees every occurrence of a key in time order, the
-//! result does not depend on input order, chunking or thread count. The state is 56 bytes per listed message (measured in the
-//! README); occurrences of a key from several partial results merge by concatenation and a
-//! re-sort, so the same state could be merged across machines.
+//! Accesses are collected in parallel and sorted in parallel by key and time (context id,
+//! numbered in parallel in order of first occurrence, then the message's stored hash: no text
+//! is hashed or compared, except to separate two messages whose hashes collide); the rule is
+//! then one pass over each key's time-sorted occurrences. Because it sees every occurrence of
+//! a key in time order, the result does not depend on input order, chunking or thread count.
+//! The state is 56 bytes per listed message (measured in the README); occurrences of a key
+//! from several partial results merge by concatenation and a re-sort, so the same state could
+//! be merged across machines.
 
 use crate::distinct::first_occurrence_ids;
 use crate::model::{AccessType, MailAccess, Nanos, Record};
