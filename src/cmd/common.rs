@@ -29,8 +29,19 @@ impl Loaded {
 
 /// Validates everything, then reads the inputs. Results default to CSV when piped.
 pub fn load(args: &AnalysisArgs) -> Result<Loaded> {
+    load_with(args, true)
+}
+
+/// [`load`] for a command that never reads message ids (`syncs`, `throttled`): they are
+/// checked and counted, not kept (see `JsonParser::message_ids`).
+pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
+    load_with(args, false)
+}
+
+fn load_with(args: &AnalysisArgs, message_ids: bool) -> Result<Loaded> {
     let filter = crate::config::filter(&args.filter)?;
-    let opts = crate::config::ingest_options(&args.run, false)?;
+    let mut opts = crate::config::ingest_options(&args.run, false)?;
+    opts.message_ids = message_ids;
     let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
     let out = Output::open(
         args.output.format,

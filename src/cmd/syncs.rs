@@ -17,7 +17,7 @@ Columns: mailbox, folder, time, user, client_ip, client_info, session_id, logon_
 app_id, client_app_id, record_id. Sync is recorded only for desktop Outlook clients.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
-    let l = super::common::load(args)?;
+    let l = super::common::load_without_message_ids(args)?;
     let filter = &l.filter;
     let acc = Accesses::build(&l.ingested.records, |r| {
         r.mail
