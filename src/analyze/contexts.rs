@@ -185,7 +185,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
                     let p = &mut parts[i].1;
                     p.raw += 1;
                     p.kept += it.kept as u64;
-                    p.size = p.size.max(it.size.unwrap_or(0));
+                    p.size = p.size.max(it.size().unwrap_or(0));
                 }
                 at += run.len();
             }

@@ -44,7 +44,7 @@ pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
         let c = acc.ctx(it);
         let a = groups.entry((c.mailbox, it.message)).or_default();
         a.folders.push(c.folder);
-        a.size = a.size.max(it.size);
+        a.size = a.size.max(it.size());
         a.first = Some(a.first.map_or(it.time, |t| t.min(it.time)));
         a.last = a.last.max(it.time);
         a.accesses += it.kept as u64;
