@@ -147,11 +147,11 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             .operation_count
     };
     let fulls = &acc.fulls;
-    let rec_full: Vec<(u32, u32)> = acc
-        .record_contexts
-        .iter()
-        .map(|&(rec, _, full)| (rec, full))
-        .collect();
+    let rec_full = || {
+        acc.record_contexts
+            .iter()
+            .map(|&(rec, _, full)| (rec, full))
+    };
     // Per run of one (context, message): its accesses per full context (almost always one:
     // the records of a run differ at most in their app ids).
     struct Part {
@@ -161,9 +161,10 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         size: u64,
     }
     // (index of the run's first access, part), from pieces of whole runs in parallel.
-    let parts: Vec<(usize, Part)> = whole_runs(&acc.items, rayon::current_num_threads() * 4)
+    // Kept per piece (not concatenated): one copy of the parts, not two.
+    let pieces: Vec<Vec<(usize, Part)>> = whole_runs(&acc.items, rayon::current_num_threads() * 4)
         .into_par_iter()
-        .flat_map_iter(|(mut at, piece)| {
+        .map(|(mut at, piece)| {
             let mut parts: Vec<(usize, Part)> = Vec::new();
             for run in runs(piece) {
                 let first = parts.len();
@@ -216,9 +217,8 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     let mut counts = vec![Counts::default(); groups.len()];
     // Records: once per group, however many of its folders fall into it.
     let mut last: Option<(u32, u32)> = None;
-    let mut rec_groups: Vec<(u32, u32)> = rec_full
-        .iter()
-        .map(|&(rec, f)| (rec, group_of[f as usize]))
+    let mut rec_groups: Vec<(u32, u32)> = rec_full()
+        .map(|(rec, f)| (rec, group_of[f as usize]))
         .collect();
     rec_groups.par_sort_unstable();
     for &(rec, g) in &rec_groups {
@@ -229,9 +229,8 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         counts[g as usize].record(acc.records[rec as usize].time, operations(rec));
     }
     // Folders: the distinct non-empty folders of each group.
-    let mut group_folders: Vec<(u32, Sym)> = rec_full
-        .iter()
-        .filter_map(|&(_, f)| {
+    let mut group_folders: Vec<(u32, Sym)> = rec_full()
+        .filter_map(|(_, f)| {
             let folder = acc.contexts[fulls[f as usize].0 as usize].folder;
             (!folder.is_empty()).then_some((group_of[f as usize], folder))
         })
@@ -246,7 +245,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     // Grouped by every key, a part is already one (group, message): a group is one full
     // context, which fixes the context and so the mailbox, and a run is one message.
     let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::new();
-    for (first, p) in &parts {
+    for (first, p) in pieces.iter().flatten() {
         let g = group_of[p.full as usize];
         let c = &mut counts[g as usize];
         c.accesses_raw += p.raw;
@@ -284,6 +283,8 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             bytes: c.bytes,
         })
         .collect();
-    rows.par_sort_by(|a, b| (a.first_seen, &a.key).cmp(&(b.first_seen, &b.key)));
+    // Keys are distinct, so no two rows compare equal: the unstable sort (no buffer of the
+    // rows' size) gives the one order.
+    rows.par_sort_unstable_by(|a, b| (a.first_seen, &a.key).cmp(&(b.first_seen, &b.key)));
     rows
 }

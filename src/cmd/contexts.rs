@@ -10,7 +10,6 @@ use crate::analyze::contexts::{Key, contexts};
 use crate::cli::ContextsArgs;
 use crate::error::Result;
 use crate::output::rows::{Cell, Rows};
-use rayon::prelude::*;
 
 pub const HELP: &str = "\
 Examples:
@@ -50,26 +49,23 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
     let found = contexts(&acc, &by);
     // A few flat vectors: freed at once, and their memory serves the rows below.
     drop(acc);
-    let mut rows = Rows::new(&header);
-    rows.rows = found
-        .into_par_iter()
-        .map(|c| {
-            let mut row: Vec<Cell> = Vec::with_capacity(header.len());
-            row.extend(c.key.into_iter().map(Cell::Sym));
-            row.extend([
-                Cell::Time(c.first_seen),
-                Cell::Time(c.last_seen),
-                Cell::Int(c.records),
-                Cell::Int(c.operations),
-                Cell::Int(c.accesses_raw),
-                Cell::Int(c.accesses),
-                Cell::Int(c.messages),
-                Cell::Int(c.folders),
-                Cell::Int(c.bytes),
-            ]);
-            row
-        })
-        .collect();
+    let rows = Rows::generated(&header, found.len(), move |i| {
+        let c = &found[i];
+        let mut row: Vec<Cell> = Vec::with_capacity(c.key.len() + 9);
+        row.extend(c.key.iter().map(|&k| Cell::Sym(k)));
+        row.extend([
+            Cell::Time(c.first_seen),
+            Cell::Time(c.last_seen),
+            Cell::Int(c.records),
+            Cell::Int(c.operations),
+            Cell::Int(c.accesses_raw),
+            Cell::Int(c.accesses),
+            Cell::Int(c.messages),
+            Cell::Int(c.folders),
+            Cell::Int(c.bytes),
+        ]);
+        row
+    });
     drop(phase);
     let _phase = crate::progress::Phase::start("write");
     l.write(&rows)
