@@ -561,7 +561,7 @@ fn build_mail(
         access,
         throttled,
         operation_count,
-        logon_type: val(a.logon).and_then(|f| parse_logon_type(&f.text_or_empty())),
+        logon_type: val(a.logon).and_then(logon_type_of),
         client_ip: normalized_ip(ip_raw),
         client_ip_raw: ip_raw,
         client_info: Sym::new(text(a.client_info).trim_ws()),
@@ -571,6 +571,15 @@ fn build_mail(
         folders,
         synced_folder,
     })
+}
+
+/// `LogonType` as a number (most exports) without writing it out as text first, or as the
+/// text of any other value (see [`parse_logon_type`]).
+fn logon_type_of(f: Field<'_>) -> Option<u8> {
+    match f {
+        Field::Int(i) => u8::try_from(i).ok(),
+        other => parse_logon_type(&other.text_or_empty()),
+    }
 }
 
 /// Visits the `(Name, Value)` pairs of `OperationProperties` in any of its forms: an array of
@@ -586,10 +595,17 @@ fn visit_properties(
             for it in items.iter() {
                 match it {
                     Field::Obj(o) => {
-                        let name = o.get_ci(&["Name"]).map(|f| f.text_or_empty());
-                        let value = o.get_ci(&["Value"]).map(|f| f.text_or_empty());
+                        // The first `Name` and the first `Value` (any case), in one pass.
+                        let (mut name, mut value) = (None, None);
+                        o.visit(|k, v| {
+                            if name.is_none() && k.eq_ignore_ascii_case("Name") {
+                                name = Some(v);
+                            } else if value.is_none() && k.eq_ignore_ascii_case("Value") {
+                                value = Some(v);
+                            }
+                        });
                         if let (Some(n), Some(v)) = (name, value) {
-                            on(&n, &v);
+                            on(&n.text_or_empty(), &v.text_or_empty());
                         }
                     }
                     Field::Str(s) => visit_property_text(s, on),
@@ -671,6 +687,24 @@ fn collect_folders(
     }
 }
 
+/// The unshared `Sym` of a message id's core (see [`message_id_core`]), lowercased like
+/// [`normalize_message_id_cow`]; ASCII ids (all real ones) through a reused buffer instead of
+/// a new string each.
+fn message_id_sym(core: &str) -> Sym {
+    if !core.is_ascii() {
+        return Sym::new_unshared(&core.to_lowercase());
+    }
+    thread_local! {
+        static LOWER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    LOWER.with_borrow_mut(|buf| {
+        buf.clear();
+        buf.push_str(core);
+        buf.make_ascii_lowercase();
+        Sym::new_unshared(buf)
+    })
+}
+
 /// A folder object with its listed messages (their ids empty unless `keep_ids`).
 fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
     let mut folder = Folder::default();
@@ -689,7 +723,7 @@ fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
                                 let raw = iv.text_or_empty();
                                 let id = message_id_core(&raw);
                                 imid = (!id.is_empty()).then(|| match keep_ids {
-                                    true => Sym::new_unshared(&normalize_message_id_cow(&raw)),
+                                    true => message_id_sym(id),
                                     false => Sym::EMPTY,
                                 });
                             }
@@ -768,6 +802,24 @@ mod tests {
         match out.pop() {
             Some(Outcome::Record(r)) => r,
             other => panic!("not a record: {other:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// The message-id fast path stores what `normalize_message_id_cow` gives, for any
+        /// text (ASCII or not).
+        #[test]
+        fn message_id_sym_is_the_normalized_id(raw in "\\PC{0,40}|[ <>a-zA-Z0-9@._-]{0,40}") {
+            let want = normalize_message_id_cow(&raw);
+            proptest::prop_assert_eq!(message_id_sym(message_id_core(&raw)).as_str(), &*want);
+        }
+
+        /// A numeric `LogonType` reads as its text would.
+        #[test]
+        fn numeric_logon_type_reads_like_its_text(i in proptest::prelude::any::<i64>(), small in -3i64..300) {
+            for n in [i, small] {
+                proptest::prop_assert_eq!(logon_type_of(Field::Int(n)), parse_logon_type(&n.to_string()));
+            }
         }
     }
 
