@@ -116,6 +116,15 @@ fn mail(r: &Record) -> &MailAccess {
         .expect("selected records are MailItemsAccessed")
 }
 
+/// The folder of each context a record is in: one per folder of a bind record, an empty one
+/// for a bind record that names none, none for a sync record.
+fn context_folders(m: &MailAccess) -> impl Iterator<Item = Sym> + '_ {
+    let bind = m.access != AccessType::Sync;
+    let none = (bind && m.folders.is_empty()).then_some(Sym::EMPTY);
+    let named = if bind { &m.folders[..] } else { &[] };
+    none.into_iter().chain(named.iter().map(|f| f.path))
+}
+
 fn context_of(r: &Record, m: &MailAccess, folder: Sym) -> Context {
     Context {
         mailbox: r.mailbox,
@@ -136,15 +145,11 @@ impl<'r> Accesses<'r> {
             .par_iter()
             .filter(|r| r.mail.is_some() && keep(r))
             .collect();
-        // The contexts of each record, flat and in record order: one per folder of a bind
-        // record, one with an empty folder for a bind record that names none, none for a
-        // sync record. Record i's are keys[key_at[i]..key_at[i + 1]].
+        // The contexts of each record (see `context_folders`), flat and in record order:
+        // record i's are keys[key_at[i]..key_at[i + 1]].
         let counts: Vec<u32> = selected
             .par_iter()
-            .map(|r| match mail(r) {
-                m if m.access == AccessType::Sync => 0,
-                m => m.folders.len().max(1) as u32,
-            })
+            .map(|r| context_folders(mail(r)).count() as u32)
             .collect();
         let mut key_at: Vec<u32> = Vec::with_capacity(selected.len() + 1);
         key_at.push(0);
@@ -156,12 +161,7 @@ impl<'r> Accesses<'r> {
             .par_iter()
             .flat_map_iter(|r| {
                 let m = mail(r);
-                let bind = m.access != AccessType::Sync;
-                let none = (bind && m.folders.is_empty()).then_some(Sym::EMPTY);
-                let named = if bind { &m.folders[..] } else { &[] };
-                none.into_iter()
-                    .chain(named.iter().map(|f| f.path))
-                    .map(move |f| (context_of(r, m, f), m.app_id, m.client_app_id))
+                context_folders(m).map(move |f| (context_of(r, m, f), m.app_id, m.client_app_id))
             })
             .collect();
         // Ids in order of first occurrence (records are in a stable order, so ids are too):

@@ -38,9 +38,14 @@ pub fn throttled(mut v: Value) -> Value {
 
 /// Normalizes a record through the real parser.
 pub fn record(v: &Value) -> Record {
+    record_with(v, &mut JsonParser::new())
+}
+
+/// Normalizes a record through `parser` (one set up as a command sets it up).
+pub fn record_with(v: &Value, parser: &mut JsonParser) -> Record {
     let text = v.to_string();
     let mut out = Vec::new();
-    JsonParser::new()
+    parser
         .parse(text.as_bytes(), |root, child| {
             normalize_top(root, child, &mut out)
         })

@@ -787,22 +787,12 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testutil::{bind, record};
+    use crate::analyze::testutil::{bind, record, record_with};
 
     fn parse_without_ids(v: &serde_json::Value) -> Record {
         let mut parser = JsonParser::new();
         parser.message_ids = false;
-        let mut out = Vec::new();
-        let text = v.to_string();
-        parser
-            .parse(text.as_bytes(), |root, child| {
-                normalize_top(root, child, &mut out)
-            })
-            .expect("valid JSON");
-        match out.pop() {
-            Some(Outcome::Record(r)) => r,
-            other => panic!("not a record: {other:?}"),
-        }
+        record_with(v, &mut parser)
     }
 
     proptest::proptest! {
