@@ -202,25 +202,23 @@ impl Rows {
         let w: &mut dyn Write = &mut out.writer;
         match out.format {
             Format::Table => {
-                let mut all: Vec<Vec<Cell>> = Vec::with_capacity(self.len());
-                self.batches(&mut |b| {
-                    all.extend_from_slice(b);
-                    Ok(())
-                })?;
+                // Column widths need every row: generated rows are made here, stored rows
+                // are read where they are (not copied).
+                let made: Vec<Vec<Cell>> = self.generated.as_ref().map_or_else(Vec::new, |g| {
+                    (0..g.count).into_par_iter().map(|i| (g.make)(i)).collect()
+                });
+                let all = || self.rows.iter().chain(&made);
                 let numeric: Vec<usize> = (0..self.header.len())
                     .filter(|&i| {
-                        !all.is_empty()
-                            && all
-                                .iter()
-                                .all(|r| matches!(r[i], Cell::Int(_) | Cell::Null))
+                        !self.is_empty() && all().all(|r| matches!(r[i], Cell::Int(_) | Cell::Null))
                     })
                     .collect();
                 let mut t = Table::new(&self.header).right(&numeric);
-                for r in &all {
+                for r in all() {
                     t.row(r.iter().map(Cell::render).collect());
                 }
                 t.write(w, "")?;
-                if all.is_empty() {
+                if self.is_empty() {
                     writeln!(w, "(no rows)")?;
                 }
             }
