@@ -74,6 +74,15 @@ fn to_nanos(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, frac: i64) -> Opti
 
 /// Formats a time as RFC 3339 UTC, with a fraction only when there is one.
 pub fn format_time(t: Nanos) -> String {
+    let mut out = Vec::with_capacity(30);
+    write_time(t, &mut out);
+    // Only ASCII digits and separators were written.
+    out.into_iter().map(char::from).collect()
+}
+
+/// Appends [`format_time`]'s text to `out` (output writers format two times per row of
+/// `contexts`, with no `String` each).
+pub fn write_time(t: Nanos, out: &mut Vec<u8>) {
     let secs = t.div_euclid(NANOS_PER_SEC);
     let frac = t.rem_euclid(NANOS_PER_SEC);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
@@ -111,7 +120,7 @@ pub fn format_time(t: Nanos) -> String {
         put(f, digits, 0);
     }
     put(0, 0, b'Z');
-    String::from_utf8_lossy(&b[..n]).into_owned()
+    out.extend_from_slice(&b[..n]);
 }
 
 /// A small cursor over ASCII digits.
