@@ -5,7 +5,7 @@
 //! ids, no string is copied or hashed per access) in parallel with an associative merge, then
 //! a projection of the few full contexts onto the requested keys.
 
-use super::access::{Access, Accesses, Context};
+use super::access::{Access, Accesses, Context, run_ends};
 use crate::model::{Nanos, logon_type_label};
 use crate::sym::Sym;
 use ahash::AHashMap;
@@ -123,18 +123,15 @@ fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
 /// `items` cut into about `pieces` pieces of whole runs (see [`runs`]), each with the index of
 /// its first access.
 fn whole_runs(items: &[Access], pieces: usize) -> Vec<(usize, &[Access])> {
-    let step = items.len().div_ceil(pieces.max(1)).max(1);
-    let mut out = Vec::new();
     let mut start = 0;
-    while start < items.len() {
-        let mut end = (start + step).min(items.len());
-        while end < items.len() && items[end - 1].same_key(&items[end]) {
-            end += 1;
-        }
-        out.push((start, &items[start..end]));
-        start = end;
-    }
-    out
+    run_ends(items, pieces, Access::same_key)
+        .into_iter()
+        .map(|end| {
+            let piece = (start, &items[start..end]);
+            start = end;
+            piece
+        })
+        .collect()
 }
 
 /// Aggregates the bind accesses of `acc` per context, grouped by `by`.
