@@ -541,7 +541,9 @@ fn build_mail(
         parent = parent_folder(item, parser)?;
     }
     let synced_folder = match access {
-        AccessType::Sync => parent.or_else(|| folders.iter().find(|f| f.items.is_empty()).cloned()),
+        AccessType::Sync => parent
+            .or_else(|| folders.iter().find(|f| f.items.is_empty()).cloned())
+            .map(Box::new),
         _ => None,
     };
     let listed: u64 = folders.iter().map(|f| f.items.len() as u64).sum();

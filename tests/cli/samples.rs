@@ -434,11 +434,11 @@ fn simuland_sync(id: &str, folders: Vec<Folder>) -> Record {
             app_id: Sym::EMPTY,
             client_app_id: Sym::EMPTY,
             folders,
-            synced_folder: Some(Folder {
+            synced_folder: Some(Box::new(Folder {
                 id: SIMULAND_INBOX.into(),
                 path: "\\Inbox".into(),
                 items: vec![],
-            }),
+            })),
         })),
     }
 }
