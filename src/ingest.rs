@@ -245,7 +245,7 @@ impl Worker {
         p
     }
 
-    /// NDJSON: copies the piece once into a padded buffer, then parses each line in place.
+    /// NDJSON: copies each line into a padded buffer and parses it there, in place.
     fn lines(&mut self, bytes: &[u8], p: &mut Partial) {
         let Worker {
             chunk,
@@ -256,10 +256,14 @@ impl Worker {
         } = self;
         // Audit records are about 1 KB or more: room for most of a chunk's records at once.
         p.records.reserve(bytes.len() / 1024);
-        chunk.clear();
-        chunk.extend_from_slice(bytes);
-        chunk.resize(bytes.len() + simd_json::INPUT_PADDING, 0);
         let len = bytes.len();
+        // Each line is copied just before it is parsed, to the same place in the buffer: it
+        // is read from the input once and parsed while still in cache, where copying the
+        // whole piece first left its start out of cache by the time it was parsed. Bytes after
+        // a line (a longer earlier piece, or zeros) are only simd-json's padding.
+        if chunk.len() < len + simd_json::INPUT_PADDING {
+            chunk.resize(len + simd_json::INPUT_PADDING, 0);
+        }
         let mut pos = 0;
         let mut line = 0u64;
         while pos < len {
@@ -276,6 +280,7 @@ impl Worker {
                 continue;
             }
             outcomes.clear();
+            chunk[s..e].copy_from_slice(&bytes[s..e]);
             let res = parser.parse_in_place(&mut chunk[s..], e - s, &bytes[s..e], |root, child| {
                 normalize_top(root, child, outcomes)
             });
