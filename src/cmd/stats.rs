@@ -37,8 +37,10 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     }
     let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
     let mut opts = crate::config::ingest_options(&args.run, true)?;
-    // The inventory never reads message ids: they are checked and counted, not kept.
+    // The inventory never reads message ids or folders: they are checked and counted, not
+    // kept.
     opts.message_ids = false;
+    opts.folders = false;
     let ing = ingest(&inputs, &opts)?;
     let code = super::report_skipped(&ing, &args.run);
     let inv = inventory(&ing);

@@ -472,6 +472,15 @@ pub fn drop_message_ids(record: &mut Record) {
     }
 }
 
+/// Drops the folders of `record` with their listed messages, and a sync record's folder (for
+/// a command that never reads them: see `ingest::Options::folders`).
+pub fn drop_folders(record: &mut Record) {
+    if let Some(m) = record.mail.as_deref_mut() {
+        m.folders = Vec::new();
+        m.synced_folder = None;
+    }
+}
+
 fn lossy(what: &str, sample: &str) -> Malformed {
     let mut shown: String = sample.chars().take(80).collect();
     if shown.len() < sample.len() {

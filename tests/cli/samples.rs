@@ -323,6 +323,50 @@ fn all_samples_without_message_ids() {
     assert_eq!(malformed_lines(&without), malformed_lines(&with));
 }
 
+/// Reading without folders (what `stats` does) changes nothing the inventory reports, over
+/// every sample and a generated export (duplicates, a throttled mailbox, an attacker); and
+/// there were folders to drop.
+#[test]
+fn inventory_is_the_same_without_folders() {
+    use mailscope::generate::{GenerateOptions, THROTTLE_MIN_SIZE, generate};
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = Vec::new();
+    let gen_opts = GenerateOptions {
+        size: THROTTLE_MIN_SIZE,
+        seed: 3,
+        attacker: true,
+        throttle: true,
+        ..GenerateOptions::default()
+    };
+    generate(&gen_opts, &mut data).unwrap();
+    let generated = dir.path().join("generated.ndjson");
+    std::fs::write(&generated, &data).unwrap();
+    let mut paths: Vec<_> = sample_names().iter().map(|n| sample(n)).collect();
+    paths.sort();
+    paths.push(generated);
+    let with = ingest_with(&paths, &opts(2, 1 << 20));
+    let without = ingest_with(
+        &paths,
+        &mailscope::ingest::Options {
+            folders: false,
+            message_ids: false,
+            ..opts(2, 1 << 20)
+        },
+    );
+    let with_folders = |i: &Ingested| {
+        i.records
+            .iter()
+            .filter_map(|r| r.mail.as_deref())
+            .filter(|m| !m.folders.is_empty() || m.synced_folder.is_some())
+            .count()
+    };
+    assert!(with_folders(&with) > 1_000, "{}", describe(&with));
+    assert_eq!(with_folders(&without), 0);
+    assert!(with.duplicates > 0 && inventory(&with).throttled_records > 0);
+    let json = |i: &Ingested| serde_json::to_string_pretty(&inventory(i)).unwrap();
+    assert_eq!(json(&without), json(&with));
+}
+
 fn only_record(name: &str) -> Record {
     let ing = ingest_file(&sample(name));
     assert_eq!(
