@@ -107,8 +107,12 @@ const BATCH: usize = 1 << 16;
 /// (quotes doubled), as the `csv` crate writes it by default (checked by a test), but
 /// without its per-byte state machine: `contexts` writes millions of fields.
 fn csv_text(out: &mut Vec<u8>, s: &str) {
+    csv_field(out, s, defuse_needed(s.as_bytes()));
+}
+
+/// Appends `s` as one CSV field, after an apostrophe when `apostrophe` (see [`csv_text`]).
+fn csv_field(out: &mut Vec<u8>, s: &str, apostrophe: bool) {
     let b = s.as_bytes();
-    let apostrophe = defuse_needed(b);
     if !b.iter().any(|&c| matches!(c, b',' | b'"' | b'\r' | b'\n')) {
         if apostrophe {
             out.push(b'\'');
@@ -242,9 +246,15 @@ impl Rows {
                 }
             }
             Format::Csv => {
+                // The column names are ours: written as they are, not defused.
                 let mut head = Vec::new();
-                let header: Vec<Cell> = self.header.iter().map(|h| Cell::text(*h)).collect();
-                csv_row(&mut head, &header);
+                for (i, h) in self.header.iter().enumerate() {
+                    if i > 0 {
+                        head.push(b',');
+                    }
+                    csv_field(&mut head, h, false);
+                }
+                head.extend_from_slice(b"\r\n");
                 w.write_all(&head)?;
                 // Rows are rendered in parallel, a batch at a time (bounded memory), and
                 // written in order.
