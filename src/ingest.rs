@@ -58,11 +58,12 @@ pub struct Options {
     /// Keep the InternetMessageIds of listed messages (see [`JsonParser::message_ids`]).
     pub message_ids: bool,
     /// Keep the folders of MailItemsAccessed records with their listed messages, and a sync
-    /// record's folder. `stats` reads none of them: they are still parsed and checked (a
-    /// record with lossy PowerShell folders stays malformed) and counted (`OperationCount`'s
-    /// default), then dropped as each record is parsed, which saves about a third of the
-    /// memory of its records. Every field the inventory reads comes before the folders in a
-    /// record's order, so which copy of a duplicate is kept changes nothing it reports.
+    /// record's folder. `stats` and `throttled` read none of them: they are still parsed and
+    /// checked (a record with lossy PowerShell folders stays malformed) and counted
+    /// (`OperationCount`'s default), then dropped as each record is parsed, which saves about
+    /// a third of the memory of its records. Every field those commands read comes before the
+    /// folders in a record's order, so which copy of a duplicate is kept changes nothing they
+    /// report.
     pub folders: bool,
 }
 

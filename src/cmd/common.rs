@@ -29,19 +29,27 @@ impl Loaded {
 
 /// Validates everything, then reads the inputs. Results default to CSV when piped.
 pub fn load(args: &AnalysisArgs) -> Result<Loaded> {
-    load_with(args, true)
+    load_with(args, true, true)
 }
 
-/// [`load`] for a command that never reads message ids (`syncs`, `throttled`): they are
-/// checked and counted, not kept (see `JsonParser::message_ids`).
+/// [`load`] for a command that never reads message ids (`syncs`): they are checked and
+/// counted, not kept (see `JsonParser::message_ids`).
 pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
-    load_with(args, false)
+    load_with(args, false, true)
 }
 
-fn load_with(args: &AnalysisArgs, message_ids: bool) -> Result<Loaded> {
+/// [`load`] for a command that reads neither message ids nor folders (`throttled`): they are
+/// checked and counted, not kept (see `ingest::Options::folders`: every field such a command
+/// reads comes before the folders in a record's order).
+pub fn load_without_folders(args: &AnalysisArgs) -> Result<Loaded> {
+    load_with(args, false, false)
+}
+
+fn load_with(args: &AnalysisArgs, message_ids: bool, folders: bool) -> Result<Loaded> {
     let filter = crate::config::filter(&args.filter)?;
     let mut opts = crate::config::ingest_options(&args.run, false)?;
     opts.message_ids = message_ids;
+    opts.folders = folders;
     let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
     let out = Output::open(
         args.output.format,

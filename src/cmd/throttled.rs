@@ -16,7 +16,7 @@ Columns: mailbox, start, end (RFC 3339 UTC), throttled_records, record_ids.
 With --records: mailbox, time, window_end, record_id, user, client_ip, client_info, session_id.";
 
 pub fn run(args: &ThrottledArgs) -> Result<i32> {
-    let l = super::common::load_without_message_ids(&args.common)?;
+    let l = super::common::load_without_folders(&args.common)?;
     let filter = &l.filter;
     let throttled = l
         .ingested

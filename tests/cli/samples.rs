@@ -323,11 +323,11 @@ fn all_samples_without_message_ids() {
     assert_eq!(malformed_lines(&without), malformed_lines(&with));
 }
 
-/// Reading without folders (what `stats` does) changes nothing the inventory reports, over
-/// every sample and a generated export (duplicates, a throttled mailbox, an attacker); and
-/// there were folders to drop.
+/// Reading without folders (what `stats` and `throttled` do) changes nothing the inventory
+/// or the throttled windows and records report, over every sample and a generated export
+/// (duplicates, a throttled mailbox, an attacker); and there were folders to drop.
 #[test]
-fn inventory_is_the_same_without_folders() {
+fn inventory_and_throttling_are_the_same_without_folders() {
     use mailscope::generate::{GenerateOptions, THROTTLE_MIN_SIZE, generate};
     let dir = tempfile::tempdir().unwrap();
     let mut data = Vec::new();
@@ -365,6 +365,27 @@ fn inventory_is_the_same_without_folders() {
     assert!(with.duplicates > 0 && inventory(&with).throttled_records > 0);
     let json = |i: &Ingested| serde_json::to_string_pretty(&inventory(i)).unwrap();
     assert_eq!(json(&without), json(&with));
+    // What `throttled` reads: the windows, and each throttled record's fields.
+    use mailscope::analyze::throttle::windows;
+    assert!(!windows(&with.records).is_empty());
+    assert_eq!(windows(&without.records), windows(&with.records));
+    let throttled = |i: &Ingested| -> Vec<String> {
+        i.records
+            .iter()
+            .filter_map(|r| Some((r, r.mail.as_deref().filter(|m| m.throttled)?)))
+            .map(|(r, m)| {
+                let s = (
+                    m.client_ip,
+                    m.client_info,
+                    m.session_id,
+                    m.app_id,
+                    m.client_app_id,
+                );
+                format!("{} {} {} {} {s:?}", r.mailbox, r.time, r.id, r.user)
+            })
+            .collect()
+    };
+    assert_eq!(throttled(&without), throttled(&with));
 }
 
 fn only_record(name: &str) -> Record {
