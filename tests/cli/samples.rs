@@ -196,6 +196,11 @@ fn sample_names() -> BTreeSet<String> {
         .collect()
 }
 
+/// Every sample's path, in name order.
+fn sample_paths() -> Vec<std::path::PathBuf> {
+    sample_names().iter().map(|n| sample(n)).collect()
+}
+
 fn outcome_of(ing: &Ingested, expected_error: Option<&str>) -> Outcome {
     let f = &ing.files[0];
     Outcome {
@@ -254,8 +259,7 @@ fn every_sample_gives_its_expected_outcome() {
 /// and the copies of one record id across samples are duplicates.
 #[test]
 fn all_samples_together() {
-    let mut paths: Vec<_> = sample_names().iter().map(|n| sample(n)).collect();
-    paths.sort();
+    let paths = sample_paths();
     let ing = ingest_paths(&paths);
     let singles: Vec<Ingested> = paths.iter().map(|p| ingest_file(p)).collect();
     let read: u64 = singles.iter().map(|i| i.read).sum();
@@ -291,8 +295,7 @@ fn all_samples_together() {
 /// and malformed places unchanged, with only the message ids empty.
 #[test]
 fn all_samples_without_message_ids() {
-    let mut paths: Vec<_> = sample_names().iter().map(|n| sample(n)).collect();
-    paths.sort();
+    let paths = sample_paths();
     let with = ingest_with(&paths, &opts(2, 1 << 20));
     let without = ingest_with(
         &paths,
@@ -341,8 +344,7 @@ fn inventory_and_throttling_are_the_same_without_folders() {
     generate(&gen_opts, &mut data).unwrap();
     let generated = dir.path().join("generated.ndjson");
     std::fs::write(&generated, &data).unwrap();
-    let mut paths: Vec<_> = sample_names().iter().map(|n| sample(n)).collect();
-    paths.sort();
+    let mut paths = sample_paths();
     paths.push(generated);
     let with = ingest_with(&paths, &opts(2, 1 << 20));
     let without = ingest_with(
