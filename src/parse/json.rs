@@ -207,28 +207,15 @@ impl JsonParser {
         bytes: &[u8],
         f: impl FnOnce(Field<'_>, &mut JsonParser) -> R,
     ) -> Result<R, Malformed> {
-        self.buf.clear();
-        self.buf.extend_from_slice(bytes);
-        self.buf.resize(bytes.len() + INPUT_PADDING, 0);
-        let JsonParser {
-            date_order,
-            message_ids,
-            buf,
-            buffers,
-            tape,
-            child,
-        } = self;
-        let mut t: Tape<'_> = tape.take().unwrap_or_else(Tape::null).reset();
-        if let Err(e) = fill_tape_padded(buf, bytes.len(), buffers, &mut t) {
-            *tape = Some(t.reset());
-            return Err(classify(bytes, &e));
-        }
-        let child = child.get_or_insert_with(|| Box::new(JsonParser::new()));
-        child.date_order = *date_order;
-        child.message_ids = *message_ids;
-        let r = f(Field::from_nodes(&t.0), child);
-        *tape = Some(t.reset());
-        Ok(r)
+        // The buffer is taken out while it is parsed in place (it is borrowed apart from the
+        // parser), then put back for the next record.
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        buf.resize(bytes.len() + INPUT_PADDING, 0);
+        let r = self.parse_in_place(&mut buf, bytes.len(), bytes, f);
+        self.buf = buf;
+        r
     }
 
     pub fn parse_str<R>(
