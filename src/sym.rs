@@ -238,6 +238,11 @@ impl Sym {
             .then_with(|| self.cmp(other))
     }
 
+    /// The hash a `Sym` of `s` stores (see [`Sym::hash_value`]).
+    pub fn hash_of(s: &str) -> u64 {
+        hash_text(s)
+    }
+
     /// The stored hash of the text (fixed seeds).
     pub fn hash_value(self) -> u64 {
         self.header().hash

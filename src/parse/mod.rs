@@ -492,23 +492,36 @@ fn lossy(what: &str, sample: &str) -> Malformed {
     )
 }
 
-/// The normalized form of a client IP as written: addresses repeat, so each thread remembers
-/// the last few thousand it normalized instead of parsing and formatting them again.
-fn normalized_ip(raw: Sym) -> Sym {
+/// A client IP as written and normalized, `(normalized, raw)`. Addresses repeat, so each
+/// thread remembers the last few thousand it normalized instead of parsing them again. The
+/// raw text is interned only when it is already normal: with a port (`176.120.48.44:48922`)
+/// nearly every raw value is distinct, and looking each up in the shared store (a lock, a
+/// table insert, and an entry evicted from the per-thread cache) cost more than the rest of
+/// the record's strings. Such a raw value is an unshared `Sym`, equal and ordered like any.
+fn ip_syms(raw: &str) -> (Sym, Sym) {
     const SLOTS: usize = 4096;
     thread_local! {
         static SEEN: std::cell::RefCell<Vec<(Sym, Sym)>> =
             std::cell::RefCell::new(vec![(Sym::EMPTY, Sym::EMPTY); SLOTS]);
     }
-    let slot = (raw.hash_value() as usize >> 7) % SLOTS;
+    if raw.is_empty() {
+        return (Sym::EMPTY, Sym::EMPTY);
+    }
+    let slot = (Sym::hash_of(raw) as usize >> 7) % SLOTS;
     SEEN.with_borrow_mut(|seen| {
         let (r, n) = seen[slot];
-        if r == raw {
-            return n;
+        if r.as_str() == raw {
+            return (n, r);
         }
-        let n = Sym::new(&normalize_ip_cow(&raw));
-        seen[slot] = (raw, n);
-        n
+        let norm = normalize_ip_cow(raw);
+        let pair = if norm == raw {
+            let s = Sym::new(raw);
+            (s, s)
+        } else {
+            (Sym::new(&norm), Sym::new_unshared(raw))
+        };
+        seen[slot] = (pair.1, pair.0);
+        pair
     })
 }
 
@@ -561,7 +574,7 @@ fn build_mail(
         .unwrap_or(listed.max(1));
 
     let ip_text = text(a.ip);
-    let ip_raw = Sym::new(ip_text.trim_ws());
+    let (client_ip, client_ip_raw) = ip_syms(ip_text.trim_ws());
     let app_ctx = match val(a.app_ctx) {
         Some(Field::Obj(o)) => Some(o),
         _ => None,
@@ -585,8 +598,8 @@ fn build_mail(
         throttled,
         operation_count,
         logon_type: val(a.logon).and_then(logon_type_of),
-        client_ip: normalized_ip(ip_raw),
-        client_ip_raw: ip_raw,
+        client_ip,
+        client_ip_raw,
         client_info: Sym::new(text(a.client_info).trim_ws()),
         session_id,
         app_id: Sym::new(&ascii_lower(text(a.app_id).trim_ws())),
@@ -830,6 +843,23 @@ mod tests {
         fn message_id_sym_is_the_normalized_id(raw in "\\PC{0,40}|[ <>a-zA-Z0-9@._-]{0,40}") {
             let want = normalize_message_id_cow(&raw);
             proptest::prop_assert_eq!(message_id_sym(message_id_core(&raw)).as_str(), &*want);
+        }
+
+        /// A client IP's pair is its normalized form and its text as written, whether it is
+        /// looked up for the first time or found in the per-thread cache, and whatever the
+        /// IP's form (port, brackets, mapped IPv6, not an IP at all).
+        #[test]
+        fn ip_syms_are_normalized_and_raw(
+            raw in "((\\[?(::ffff:)?[0-9]{1,3}(\\.[0-9]{1,3}){3}\\]?|[0-9a-fA-F:]{2,12})(:[0-9]{1,5})?|\\PC{0,12})"
+        ) {
+            let raw = raw.trim_ws();
+            for _ in 0..2 {
+                let (n, r) = ip_syms(raw);
+                proptest::prop_assert_eq!(n.as_str(), &*normalize_ip_cow(raw));
+                proptest::prop_assert_eq!(n, Sym::new(&normalize_ip_cow(raw)));
+                proptest::prop_assert_eq!(r.as_str(), raw);
+                proptest::prop_assert_eq!(r, Sym::new(raw));
+            }
         }
 
         /// A numeric `LogonType` reads as its text would.
