@@ -114,20 +114,80 @@ impl Counts {
     }
 }
 
+/// Access figures of one group, or of one group within one run (then `bytes` is the run's
+/// largest size).
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    raw: u64,
+    kept: u64,
+    messages: u64,
+    bytes: u64,
+}
+
+/// What one piece of whole runs adds: sums per (context, group), and, unless each group is
+/// one full context, each (group, mailbox, message) it saw with the largest size.
+#[derive(Default)]
+struct Piece {
+    sums: Vec<(u32, Sums)>,
+    messages: Vec<(u32, Sym, Sym, u64)>,
+}
+
+/// Sums per group, in order of first sight: looked up in order while there are a few (a
+/// context falls into a few groups, a run almost always into one), through a map beyond that
+/// (a context read by many apps), so no input makes the lookups quadratic.
+#[derive(Default)]
+struct GroupSums {
+    list: Vec<(u32, Sums)>,
+    index: AHashMap<u32, usize>,
+}
+
+impl GroupSums {
+    const SCAN: usize = 8;
+
+    fn entry(&mut self, group: u32) -> &mut Sums {
+        let found = if self.list.len() <= Self::SCAN {
+            self.list.iter().position(|(g, _)| *g == group)
+        } else {
+            if self.index.is_empty() {
+                self.index = self
+                    .list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (g, _))| (*g, i))
+                    .collect();
+            }
+            self.index.get(&group).copied()
+        };
+        let i = found.unwrap_or_else(|| {
+            self.list.push((group, Sums::default()));
+            if !self.index.is_empty() {
+                self.index.insert(group, self.list.len() - 1);
+            }
+            self.list.len() - 1
+        });
+        &mut self.list[i].1
+    }
+
+    /// Moves the entries out (appended to `out`) and starts empty.
+    fn drain_into(&mut self, out: &mut Vec<(u32, Sums)>) {
+        out.append(&mut self.list);
+        self.index.clear();
+    }
+}
+
 /// The runs of `acc.items` that share (context, message): the de-duplication leaves each
 /// key's occurrences together.
 fn runs(items: &[Access]) -> impl Iterator<Item = &[Access]> {
     items.chunk_by(Access::same_key)
 }
 
-/// `items` cut into about `pieces` pieces of whole runs (see [`runs`]), each with the index of
-/// its first access.
-fn whole_runs(items: &[Access], pieces: usize) -> Vec<(usize, &[Access])> {
+/// `items` cut into about `pieces` pieces of whole runs (see [`runs`]).
+fn whole_runs(items: &[Access], pieces: usize) -> Vec<&[Access]> {
     let mut start = 0;
     run_ends(items, pieces, Access::same_key)
         .into_iter()
         .map(|end| {
-            let piece = (start, &items[start..end]);
+            let piece = &items[start..end];
             start = end;
             piece
         })
@@ -149,47 +209,6 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             .iter()
             .map(|&(rec, _, full)| (rec, full))
     };
-    // Per run of one (context, message): its accesses per full context (almost always one:
-    // the records of a run differ at most in their app ids).
-    struct Part {
-        full: u32,
-        raw: u64,
-        kept: u64,
-        size: u64,
-    }
-    // (index of the run's first access, part), from pieces of whole runs in parallel.
-    // Kept per piece (not concatenated): one copy of the parts, not two.
-    let pieces: Vec<Vec<(usize, Part)>> = whole_runs(&acc.items, rayon::current_num_threads() * 4)
-        .into_par_iter()
-        .map(|(mut at, piece)| {
-            let mut parts: Vec<(usize, Part)> = Vec::new();
-            for run in runs(piece) {
-                let first = parts.len();
-                for it in run {
-                    let f = it.full;
-                    let i = match parts[first..].iter().position(|(_, p)| p.full == f) {
-                        Some(i) => first + i,
-                        None => {
-                            let part = Part {
-                                full: f,
-                                raw: 0,
-                                kept: 0,
-                                size: 0,
-                            };
-                            parts.push((at, part));
-                            parts.len() - 1
-                        }
-                    };
-                    let p = &mut parts[i].1;
-                    p.raw += 1;
-                    p.kept += it.kept as u64;
-                    p.size = p.size.max(it.size().unwrap_or(0));
-                }
-                at += run.len();
-            }
-            parts
-        })
-        .collect();
     // Group of each full context.
     let mut group_ids: AHashMap<Vec<Sym>, u32> = AHashMap::new();
     let mut groups: Vec<Vec<Sym>> = Vec::new();
@@ -209,6 +228,52 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
                 groups.push(key);
                 (groups.len() - 1) as u32
             })
+        })
+        .collect();
+    // The access figures of each group, from pieces of whole runs in parallel. Accesses are
+    // sorted by context, so a piece sums the groups of one context at a time (a context falls
+    // into a few groups: its full contexts differ only in their app ids) and keeps one entry
+    // per (context, group), not one per run.
+    let pieces: Vec<Piece> = whole_runs(&acc.items, rayon::current_num_threads() * 4)
+        .into_par_iter()
+        .map(|piece| {
+            let mut out = Piece::default();
+            // The groups of the current context, and of the current run.
+            let mut context = GroupSums::default();
+            let mut run_groups = GroupSums::default();
+            let mut current = None;
+            for run in runs(piece) {
+                let ctx = run[0].ctx;
+                if current != Some(ctx) {
+                    context.drain_into(&mut out.sums);
+                    current = Some(ctx);
+                }
+                for it in run {
+                    let sums = run_groups.entry(group_of[it.full as usize]);
+                    sums.raw += 1;
+                    sums.kept += it.kept as u64;
+                    sums.bytes = sums.bytes.max(it.size().unwrap_or(0));
+                }
+                run_groups.index.clear();
+                for (g, r) in run_groups.list.drain(..) {
+                    let sums = context.entry(g);
+                    sums.raw += r.raw;
+                    sums.kept += r.kept;
+                    // Grouped by every key, a run's group is one (group, message): a group is
+                    // one full context, which fixes the context and so the mailbox, and a run
+                    // is one message. Otherwise one message can fall into a group from
+                    // several contexts: counted once below, with its largest size.
+                    if identity {
+                        sums.messages += 1;
+                        sums.bytes += r.bytes;
+                    } else {
+                        let mailbox = acc.contexts[ctx as usize].mailbox;
+                        out.messages.push((g, mailbox, run[0].message, r.bytes));
+                    }
+                }
+            }
+            context.drain_into(&mut out.sums);
+            out
         })
         .collect();
     let mut counts = vec![Counts::default(); groups.len()];
@@ -239,24 +304,19 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         folders[g as usize] += 1;
     }
     // Messages: each distinct (mailbox, message) of a group once, with its largest size.
-    // Grouped by every key, a part is already one (group, message): a group is one full
-    // context, which fixes the context and so the mailbox, and a run is one message.
     let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::new();
-    for (first, p) in pieces.iter().flatten() {
-        let g = group_of[p.full as usize];
-        let c = &mut counts[g as usize];
-        c.accesses_raw += p.raw;
-        c.accesses += p.kept;
-        if identity {
-            c.messages += 1;
-            c.bytes += p.size;
-            continue;
+    for piece in pieces {
+        for (g, s) in piece.sums {
+            let c = &mut counts[g as usize];
+            c.accesses_raw += s.raw;
+            c.accesses += s.kept;
+            c.messages += s.messages;
+            c.bytes += s.bytes;
         }
-        let it = &acc.items[*first];
-        let e = sizes
-            .entry((g, acc.ctx(it).mailbox, it.message))
-            .or_default();
-        *e = (*e).max(p.size);
+        for (g, mailbox, message, size) in piece.messages {
+            let e = sizes.entry((g, mailbox, message)).or_default();
+            *e = (*e).max(size);
+        }
     }
     for ((g, _, _), size) in sizes {
         let c = &mut counts[g as usize];
@@ -284,4 +344,82 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     // rows' size) gives the one order.
     rows.par_sort_unstable_by(|a, b| (a.first_seen, &a.key).cmp(&(b.first_seen, &b.key)));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{bind, records};
+    use crate::parse::fields::{format_time, parse_iso_time};
+    use std::collections::BTreeMap;
+
+    /// accesses_raw, accesses, messages and bytes of each group, counted the plain way: every
+    /// access of `acc.items` looked at on its own, distinct messages in a set.
+    fn oracle(acc: &Accesses<'_>, by: &[Key]) -> BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> {
+        let mut figures: BTreeMap<Vec<Sym>, (u64, u64, BTreeMap<(Sym, Sym), u64>)> =
+            BTreeMap::new();
+        for it in &acc.items {
+            let (ctx, app, capp) = acc.fulls[it.full as usize];
+            let c = &acc.contexts[ctx as usize];
+            let key: Vec<Sym> = by.iter().map(|k| k.value(c, app, capp)).collect();
+            let e = figures.entry(key).or_default();
+            e.0 += 1;
+            e.1 += it.kept as u64;
+            let size = e.2.entry((c.mailbox, it.message)).or_default();
+            *size = (*size).max(it.size().unwrap_or(0));
+        }
+        figures
+            .into_iter()
+            .map(|(k, (raw, kept, msgs))| {
+                let bytes = msgs.values().sum();
+                (k, (raw, kept, msgs.len() as u64, bytes))
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The access figures of every group are the plain count's, grouped by every key or
+        /// by fewer; with up to 20 apps reading in one context (past the in-order lookup of
+        /// `GroupSums`), repeated messages of different sizes, and 1 to 3 threads.
+        #[test]
+        fn access_figures_are_the_plain_count(
+            raw in proptest::collection::vec(
+                (0usize..2, 0usize..20, 0i64..300, proptest::collection::vec((0usize..6, 0u64..4), 1..4)),
+                1..60,
+            )
+        ) {
+            let start = parse_iso_time("2024-05-06T00:00:00").unwrap();
+            let vs: Vec<serde_json::Value> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (session, app, minute, msgs))| {
+                    let names: Vec<String> = msgs.iter().map(|(m, _)| format!("m{m}@x")).collect();
+                    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let time = format_time(start + minute * 60_000_000_000);
+                    let mut v = bind(&format!("r{i}"), &time, "1.2.3.4", &format!("s{session}"), "\\Inbox", &refs);
+                    v["AppId"] = serde_json::json!(format!("app{app}"));
+                    for (j, (_, size)) in msgs.iter().enumerate() {
+                        v["Folders"][0]["FolderItems"][j]["SizeInBytes"] = serde_json::json!(1000 + size);
+                    }
+                    v
+                })
+                .collect();
+            let recs = records(&vs);
+            for threads in 1..=3 {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| -> Result<(), proptest::test_runner::TestCaseError> {
+                    let acc = Accesses::build(&recs, |_| true);
+                    for by in [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::App, Key::Ip]] {
+                        let got: BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> = contexts(&acc, by)
+                            .into_iter()
+                            .map(|r| (r.key, (r.accesses_raw, r.accesses, r.messages, r.bytes)))
+                            .collect();
+                        proptest::prop_assert_eq!(&got, &oracle(&acc, by), "by {:?}, {} threads", by, threads);
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+    }
 }
