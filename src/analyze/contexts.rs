@@ -353,11 +353,14 @@ mod tests {
     use crate::parse::fields::{format_time, parse_iso_time};
     use std::collections::BTreeMap;
 
+    /// A group's accesses before and after the one-hour rule, and the largest size of each
+    /// of its (mailbox, message).
+    type Plain = (u64, u64, BTreeMap<(Sym, Sym), u64>);
+
     /// accesses_raw, accesses, messages and bytes of each group, counted the plain way: every
-    /// access of `acc.items` looked at on its own, distinct messages in a set.
+    /// access of `acc.items` looked at on its own, distinct messages in a map.
     fn oracle(acc: &Accesses<'_>, by: &[Key]) -> BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> {
-        let mut figures: BTreeMap<Vec<Sym>, (u64, u64, BTreeMap<(Sym, Sym), u64>)> =
-            BTreeMap::new();
+        let mut figures: BTreeMap<Vec<Sym>, Plain> = BTreeMap::new();
         for it in &acc.items {
             let (ctx, app, capp) = acc.fulls[it.full as usize];
             let c = &acc.contexts[ctx as usize];
