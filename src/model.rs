@@ -177,14 +177,17 @@ fn parse_guid(s: &str) -> Option<u128> {
     ok.then_some(v)
 }
 
-/// Eight ASCII characters (the first in the lowest byte) read as eight hex digits, the first
-/// the most significant; false when any of them is not `0`-`9` or `a`-`f`. Each byte is
-/// checked and converted in the lanes of one `u64`; no step carries from one byte into the
-/// next (every byte is below 0x80 once the first check passes, and the sums stay below 0x100).
-fn hex8(x: u64) -> (u32, bool) {
+/// Eight bytes (the first in the lowest byte) read as eight hex digits, the first the most
+/// significant; false when any of them is not `0`-`9` or `a`-`f`. Each byte is checked and
+/// converted in the lanes of one `u64`. The arithmetic works on the low seven bits of each
+/// byte (a byte with the high bit set is rejected by `ascii` alone), so every per-byte sum
+/// stays below 0x100: no step carries from one byte into the next, and none overflows (any
+/// byte of a non-ASCII id reaches here: the fuzzer found that the sums overflowed on them).
+fn hex8(raw: u64) -> (u32, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x80 * ONES;
-    let ascii = x & HIGH == 0;
+    let ascii = raw & HIGH == 0;
+    let x = raw & !HIGH;
     // '0'..='9' become 0..=9; the high bit of d + 0x76 is set exactly when d >= 10.
     let d = x ^ (0x30 * ONES);
     let digit = !(d + 0x76 * ONES) & HIGH;
