@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench --bench analyze`.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mailscope::analyze::access::Accesses;
 use mailscope::analyze::contexts::{Key, contexts};
 use mailscope::generate::{GenFormat, GenerateOptions, generate};
@@ -54,10 +54,18 @@ fn analysis(c: &mut Criterion) {
     });
     let acc = pool.install(|| Accesses::build(&ing.records, |_| true));
     g.bench_function("contexts_all_keys", |b| {
-        b.iter(|| black_box(contexts(&acc, &Key::ALL).len()))
+        b.iter_batched(
+            || acc.clone(),
+            |a| black_box(contexts(a, &Key::ALL).len()),
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("contexts_by_mailbox_ip", |b| {
-        b.iter(|| black_box(contexts(&acc, &[Key::Mailbox, Key::Ip]).len()))
+        b.iter_batched(
+            || acc.clone(),
+            |a| black_box(contexts(a, &[Key::Mailbox, Key::Ip]).len()),
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 }

@@ -93,6 +93,7 @@ impl Access {
 
 /// The MailItemsAccessed records a command looks at, and their listed messages. Only flat
 /// vectors: dropping it is a few frees (commands drop it before building their output).
+#[derive(Clone)]
 pub struct Accesses<'r> {
     /// MailItemsAccessed records that passed the filter, sorted by (time, id).
     pub records: Vec<&'r Record>,

@@ -194,47 +194,54 @@ fn whole_runs(items: &[Access], pieces: usize) -> Vec<&[Access]> {
         .collect()
 }
 
-/// Aggregates the bind accesses of `acc` per context, grouped by `by`.
-pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
+/// Aggregates the bind accesses of `acc` per context, grouped by `by`. Takes the accesses so
+/// that each of their vectors is freed as soon as it has been summed: the rows are built in
+/// the memory the listed messages held.
+pub fn contexts(acc: Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
+    let Accesses {
+        records,
+        contexts,
+        fulls,
+        record_contexts,
+        items,
+    } = acc;
     let operations = |rec: u32| {
-        acc.records[rec as usize]
+        records[rec as usize]
             .mail
             .as_deref()
             .expect("accesses hold MailItemsAccessed records")
             .operation_count
     };
-    let fulls = &acc.fulls;
-    let rec_full = || {
-        acc.record_contexts
-            .iter()
-            .map(|&(rec, _, full)| (rec, full))
+    let key_of = |full: u32| -> Vec<Sym> {
+        let (ctx, app, capp) = fulls[full as usize];
+        let c = &contexts[ctx as usize];
+        by.iter().map(|k| k.value(c, app, capp)).collect()
     };
-    // Group of each full context.
-    let mut group_ids: AHashMap<Vec<Sym>, u32> = AHashMap::new();
-    let mut groups: Vec<Vec<Sym>> = Vec::new();
+    // Group of each full context, and each group's first full context (its key is built from
+    // that one when the rows are).
     // Grouped by every key, each full context is its own group: no lookup needed.
     let identity = Key::ALL.iter().all(|k| by.contains(k));
-    let group_of: Vec<u32> = fulls
-        .iter()
-        .enumerate()
-        .map(|(i, &(ctx, app, capp))| {
-            let c = &acc.contexts[ctx as usize];
-            let key: Vec<Sym> = by.iter().map(|k| k.value(c, app, capp)).collect();
-            if identity {
-                groups.push(key);
-                return i as u32;
-            }
-            *group_ids.entry(key.clone()).or_insert_with(|| {
-                groups.push(key);
-                (groups.len() - 1) as u32
+    let (group_of, group_first): (Vec<u32>, Vec<u32>) = if identity {
+        let all: Vec<u32> = (0..fulls.len() as u32).collect();
+        (all.clone(), all)
+    } else {
+        let mut group_ids: AHashMap<Vec<Sym>, u32> = AHashMap::new();
+        let mut group_first: Vec<u32> = Vec::new();
+        let group_of = (0..fulls.len() as u32)
+            .map(|full| {
+                *group_ids.entry(key_of(full)).or_insert_with(|| {
+                    group_first.push(full);
+                    (group_first.len() - 1) as u32
+                })
             })
-        })
-        .collect();
+            .collect();
+        (group_of, group_first)
+    };
     // The access figures of each group, from pieces of whole runs in parallel. Accesses are
     // sorted by context, so a piece sums the groups of one context at a time (a context falls
     // into a few groups: its full contexts differ only in their app ids) and keeps one entry
     // per (context, group), not one per run.
-    let pieces: Vec<Piece> = whole_runs(&acc.items, rayon::current_num_threads() * 4)
+    let pieces: Vec<Piece> = whole_runs(&items, rayon::current_num_threads() * 4)
         .into_par_iter()
         .map(|piece| {
             let mut out = Piece::default();
@@ -267,7 +274,7 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
                         sums.messages += 1;
                         sums.bytes += r.bytes;
                     } else {
-                        let mailbox = acc.contexts[ctx as usize].mailbox;
+                        let mailbox = contexts[ctx as usize].mailbox;
                         out.messages.push((g, mailbox, run[0].message, r.bytes));
                     }
                 }
@@ -276,33 +283,36 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
             out
         })
         .collect();
-    let mut counts = vec![Counts::default(); groups.len()];
+    drop(items);
+    let groups = group_first.len();
+    let mut counts = vec![Counts::default(); groups];
     // Records: once per group, however many of its folders fall into it.
-    let mut last: Option<(u32, u32)> = None;
-    let mut rec_groups: Vec<(u32, u32)> = rec_full()
-        .map(|(rec, f)| (rec, group_of[f as usize]))
+    let mut rec_groups: Vec<(u32, u32)> = record_contexts
+        .iter()
+        .map(|&(rec, _, f)| (rec, group_of[f as usize]))
         .collect();
     rec_groups.par_sort_unstable();
+    rec_groups.dedup();
     for &(rec, g) in &rec_groups {
-        if last == Some((rec, g)) {
-            continue;
-        }
-        last = Some((rec, g));
-        counts[g as usize].record(acc.records[rec as usize].time, operations(rec));
+        counts[g as usize].record(records[rec as usize].time, operations(rec));
     }
+    drop(rec_groups);
     // Folders: the distinct non-empty folders of each group.
-    let mut group_folders: Vec<(u32, Sym)> = rec_full()
-        .filter_map(|(_, f)| {
-            let folder = acc.contexts[fulls[f as usize].0 as usize].folder;
+    let mut group_folders: Vec<(u32, Sym)> = record_contexts
+        .iter()
+        .filter_map(|&(_, ctx, f)| {
+            let folder = contexts[ctx as usize].folder;
             (!folder.is_empty()).then_some((group_of[f as usize], folder))
         })
         .collect();
+    drop(record_contexts);
     group_folders.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.hash_order(&b.1)));
     group_folders.dedup();
-    let mut folders = vec![0u64; groups.len()];
+    let mut folders = vec![0u64; groups];
     for &(g, _) in &group_folders {
         folders[g as usize] += 1;
     }
+    drop(group_folders);
     // Messages: each distinct (mailbox, message) of a group once, with its largest size.
     let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::new();
     for piece in pieces {
@@ -323,12 +333,12 @@ pub fn contexts(acc: &Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         c.messages += 1;
         c.bytes += size;
     }
-    let mut rows: Vec<ContextRow> = groups
+    let mut rows: Vec<ContextRow> = group_first
         .into_iter()
         .zip(counts)
         .zip(folders)
-        .map(|((key, c), f)| ContextRow {
-            key,
+        .map(|((full, c), f)| ContextRow {
+            key: key_of(full),
             first_seen: c.first.unwrap_or_default(),
             last_seen: c.last.unwrap_or_default(),
             records: c.records,
@@ -414,7 +424,7 @@ mod tests {
                 pool.install(|| -> Result<(), proptest::test_runner::TestCaseError> {
                     let acc = Accesses::build(&recs, |_| true);
                     for by in [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::App, Key::Ip]] {
-                        let got: BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> = contexts(&acc, by)
+                        let got: BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> = contexts(acc.clone(), by)
                             .into_iter()
                             .map(|r| (r.key, (r.accesses_raw, r.accesses, r.messages, r.bytes)))
                             .collect();

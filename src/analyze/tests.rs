@@ -137,7 +137,7 @@ fn the_same_message_in_two_contexts_is_two_accesses() {
     assert_eq!(m[0].sessions, "attacker;owner");
     assert_eq!(m[0].client_ips, "1.2.3.4;203.0.113.9");
     assert_eq!(m[0].folder, "\\Archive;\\Inbox");
-    let ctx = contexts(&acc, &Key::ALL);
+    let ctx = contexts(acc, &Key::ALL);
     assert_eq!(ctx.len(), 3);
     assert!(ctx.iter().all(|c| c.accesses == 1 && c.messages == 1));
 }
@@ -168,7 +168,7 @@ fn one_session_from_two_addresses_is_two_session_rows() {
     assert_eq!(ips, ["203.0.113.9", "2001:db8::9"]);
     assert!(rows.iter().all(|r| r.session_id == "s" && r.messages == 1));
     // Grouped by session alone, it is one context with both messages.
-    let by_session = contexts(&acc, &[Key::Session]);
+    let by_session = contexts(acc, &[Key::Session]);
     assert_eq!(by_session.len(), 1);
     assert_eq!((by_session[0].records, by_session[0].messages), (2, 2));
 }
@@ -285,7 +285,7 @@ fn sync_records_give_folders_not_accesses() {
         (1, 2, "\\Inbox")
     );
     assert!(
-        contexts(&acc, &Key::ALL).is_empty(),
+        contexts(acc, &Key::ALL).is_empty(),
         "contexts are bind accesses"
     );
 }
@@ -318,5 +318,5 @@ fn results_do_not_depend_on_record_order() {
     b.rotate_left(17); // not even sorted
     let (aa, ab) = (Accesses::build(&a, all), Accesses::build(&b, all));
     assert_eq!(messages(&aa), messages(&ab));
-    assert_eq!(contexts(&aa, &Key::ALL), contexts(&ab, &Key::ALL));
+    assert_eq!(contexts(aa, &Key::ALL), contexts(ab, &Key::ALL));
 }

@@ -46,9 +46,8 @@ pub fn run(args: &ContextsArgs) -> Result<i32> {
         "folders",
         "bytes",
     ]);
-    let found = contexts(&acc, &by);
-    // A few flat vectors: freed at once, and their memory serves the rows below.
-    drop(acc);
+    // Frees the accesses' vectors as it goes: their memory serves the rows.
+    let found = contexts(acc, &by);
     let rows = Rows::generated(&header, found.len(), move |i| {
         let c = &found[i];
         let mut row: Vec<Cell> = Vec::with_capacity(c.key.len() + 9);
