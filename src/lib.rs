@@ -18,6 +18,7 @@ pub mod cmd;
 pub mod config;
 pub mod distinct;
 pub mod error;
+pub mod flat;
 pub mod generate;
 pub mod ingest;
 pub mod input;

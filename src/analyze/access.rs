@@ -16,6 +16,7 @@
 //! be merged across machines.
 
 use crate::distinct::first_occurrence_ids;
+use crate::flat::flat_collect;
 use crate::model::{AccessType, MailAccess, Nanos, Record};
 use crate::sym::Sym;
 use rayon::prelude::*;
@@ -158,17 +159,14 @@ impl<'r> Accesses<'r> {
             *total += n;
             Some(*total)
         }));
-        let keys: Vec<(Context, Sym, Sym)> = selected
-            .par_iter()
-            .flat_map_iter(|r| {
+        let keys: Vec<(Context, Sym, Sym)> = flat_collect(
+            &selected,
+            |rec, _| counts[rec] as usize,
+            |_, r| {
                 let m = mail(r);
                 context_folders(m).map(move |f| (context_of(r, m, f), m.app_id, m.client_app_id))
-            })
-            .collect();
-        // Ids in order of first occurrence (records are in a stable order, so ids are too):
-        // full contexts first, then the contexts of the distinct full contexts, taken in
-        // full-id order. That gives the contexts the ids of numbering them over all keys: a
-        // context's first key is also the first key of its full context.
+            },
+        );
         let (full_of, full_firsts) = first_occurrence_ids(&keys, |&k| k);
         let (ctx_of_full, ctx_firsts) = first_occurrence_ids(&full_firsts, |&i| keys[i as usize].0);
         let contexts: Vec<Context> = ctx_firsts
@@ -185,34 +183,39 @@ impl<'r> Accesses<'r> {
             .par_iter()
             .map(|&full| (fulls[full as usize].0, full))
             .collect();
-        let mut record_contexts: Vec<(u32, u32, u32)> = key_at
-            .par_windows(2)
-            .enumerate()
-            .flat_map_iter(|(rec, w)| {
-                folder_ctx[w[0] as usize..w[1] as usize]
+        let record_folders =
+            |rec: usize| &folder_ctx[key_at[rec] as usize..key_at[rec + 1] as usize];
+        let mut record_contexts: Vec<(u32, u32, u32)> = flat_collect(
+            &selected,
+            |rec, _| counts[rec] as usize,
+            |rec, _| {
+                record_folders(rec)
                     .iter()
                     .map(move |&(ctx, full)| (rec as u32, ctx, full))
-            })
-            .collect();
+            },
+        );
         record_contexts.par_sort_unstable();
         record_contexts.dedup();
-        let mut items: Vec<Access> = selected
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(rec, r)| {
-                let m = mail(r);
-                let ctxs = &folder_ctx[key_at[rec] as usize..key_at[rec + 1] as usize];
-                m.folders
-                    .iter()
-                    .zip(ctxs)
-                    .flat_map(move |(f, &(ctx, full))| {
-                        f.items.iter().map(move |it| {
-                            let m = it.internet_message_id;
-                            Access::new(rec as u32, ctx, full, m, it.size_bytes, r.time)
-                        })
+        // A record's accesses: the messages of each folder, in the folder's context (a bind
+        // record without folders and a sync record have none).
+        let folders_in_contexts =
+            |rec: usize, r: &'r Record| mail(r).folders.iter().zip(record_folders(rec));
+        let mut items: Vec<Access> = flat_collect(
+            &selected,
+            |rec, r| {
+                folders_in_contexts(rec, r)
+                    .map(|(f, _)| f.items.len())
+                    .sum()
+            },
+            |rec, &r| {
+                folders_in_contexts(rec, r).flat_map(move |(f, &(ctx, full))| {
+                    f.items.iter().map(move |it| {
+                        let m = it.internet_message_id;
+                        Access::new(rec as u32, ctx, full, m, it.size_bytes, r.time)
                     })
-            })
-            .collect();
+                })
+            },
+        );
         items.par_sort_unstable_by(access_order);
         dedup_sorted(&mut items);
         Accesses {
