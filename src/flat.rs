@@ -5,7 +5,8 @@
 //! per-job vectors and then concatenates those, so every value is written twice into memory
 //! that is new both times (page faults included): at 2 GB of input that was most of the
 //! stage. When the number of values of each item is known beforehand, the result can be
-//! written in one pass, each job straight into its own part of one vector.
+//! written in one pass, each job straight into its own part of one vector ([`flat_collect`]).
+//! The record merge joins the parsers' partial results the same way ([`concat`]).
 
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -81,6 +82,29 @@ where
     out
 }
 
+/// The parts one after another, moved (not cloned) into one vector in parallel: each part
+/// into its own place, so the new memory is touched by both threads, once.
+pub fn concat<T: Send>(parts: Vec<Vec<T>>) -> Vec<T> {
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let mut out: Vec<T> = Vec::with_capacity(total);
+    let mut rest = &mut out.spare_capacity_mut()[..total];
+    let mut places: Vec<&mut [MaybeUninit<T>]> = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (place, tail) = rest.split_at_mut(part.len());
+        places.push(place);
+        rest = tail;
+    }
+    parts.into_par_iter().zip(places).for_each(|(part, place)| {
+        for (slot, value) in place.iter_mut().zip(part) {
+            slot.write(value);
+        }
+    });
+    // SAFETY: the places cover the first `total` slots exactly once, each as long as its part,
+    // and moving a part's values into its place cannot fail part-way: every slot is written.
+    unsafe { out.set_len(total) };
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +137,26 @@ mod tests {
     #[should_panic(expected = "fewer values than its count")]
     fn a_count_too_large_panics() {
         flat_collect(&[2usize, 3], |_, &n| n + 1, |_, &n| 0..n);
+    }
+
+    proptest! {
+        /// Concatenating in parallel is concatenating: any part lengths, empty parts
+        /// included, 1 to 3 threads.
+        #[test]
+        fn concat_is_append(
+            lens in proptest::collection::vec(0usize..300, 0..40),
+            threads in 1usize..4,
+        ) {
+            let parts: Vec<Vec<String>> = lens
+                .iter()
+                .enumerate()
+                .map(|(p, &n)| (0..n).map(|j| format!("{p}.{j}")).collect())
+                .collect();
+            let expected: Vec<String> = parts.iter().flatten().cloned().collect();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let got = pool.install(|| concat(parts));
+            prop_assert_eq!(got, expected);
+        }
     }
 
     /// Values that own memory are moved in whole: every string arrives, in order.

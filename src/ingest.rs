@@ -844,10 +844,7 @@ fn merge(
 /// parallel (sharded maps, see [`first_occurrence_ids`]); the records themselves are moved
 /// once, into the result, and never copied.
 fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
-    let mut records: Vec<Record> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for part in parts {
-        records.extend(part);
-    }
+    let mut records = crate::flat::concat(parts);
     let (ids, firsts) = first_occurrence_ids(&records, |r| &r.id);
     let duplicates = (records.len() - firsts.len()) as u64;
     // The smallest copy of each id: only duplicates are compared.
