@@ -104,7 +104,7 @@ pub struct Accesses<'r> {
     pub fulls: Vec<(u32, Sym, Sym)>,
     /// Every (record, context, full context) triple: a bind record is in one context per
     /// folder it names (the folder is part of the context); a record that names none is in one
-    /// context with an empty folder.
+    /// context with an empty folder. Sorted and distinct, so each record's are together.
     pub record_contexts: Vec<(u32, u32, u32)>,
     /// Every message listed by a non-sync record, de-duplicated (see `kept`), in a stable
     /// order (context, message, time).

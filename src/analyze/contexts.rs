@@ -286,33 +286,43 @@ pub fn contexts(acc: Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
     drop(items);
     let groups = group_first.len();
     let mut counts = vec![Counts::default(); groups];
-    // Records: once per group, however many of its folders fall into it.
-    let mut rec_groups: Vec<(u32, u32)> = record_contexts
-        .iter()
-        .map(|&(rec, _, f)| (rec, group_of[f as usize]))
-        .collect();
-    rec_groups.par_sort_unstable();
-    rec_groups.dedup();
-    for &(rec, g) in &rec_groups {
-        counts[g as usize].record(records[rec as usize].time, operations(rec));
+    // Records: once per group, however many of its folders fall into it. The record contexts
+    // are sorted by record, so each record's groups are a short run of their own.
+    let mut rec_groups: Vec<u32> = Vec::new();
+    for run in record_contexts.chunk_by(|a, b| a.0 == b.0) {
+        let rec = run[0].0;
+        rec_groups.clear();
+        rec_groups.extend(run.iter().map(|&(_, _, f)| group_of[f as usize]));
+        rec_groups.sort_unstable();
+        rec_groups.dedup();
+        for &g in &rec_groups {
+            counts[g as usize].record(records[rec as usize].time, operations(rec));
+        }
     }
-    drop(rec_groups);
-    // Folders: the distinct non-empty folders of each group.
-    let mut group_folders: Vec<(u32, Sym)> = record_contexts
-        .iter()
-        .filter_map(|&(_, ctx, f)| {
-            let folder = contexts[ctx as usize].folder;
-            (!folder.is_empty()).then_some((group_of[f as usize], folder))
-        })
-        .collect();
+    // Folders: the distinct non-empty folders of each group. Grouped by every key, a group is
+    // one full context and so one folder.
+    let folder_of_full = |f: u32| contexts[fulls[f as usize].0 as usize].folder;
+    let folders: Vec<u64> = if identity {
+        (0..groups as u32)
+            .map(|f| u64::from(!folder_of_full(f).is_empty()))
+            .collect()
+    } else {
+        let mut group_folders: Vec<(u32, Sym)> = record_contexts
+            .iter()
+            .filter_map(|&(_, _, f)| {
+                let folder = folder_of_full(f);
+                (!folder.is_empty()).then_some((group_of[f as usize], folder))
+            })
+            .collect();
+        group_folders.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.hash_order(&b.1)));
+        group_folders.dedup();
+        let mut folders = vec![0u64; groups];
+        for &(g, _) in &group_folders {
+            folders[g as usize] += 1;
+        }
+        folders
+    };
     drop(record_contexts);
-    group_folders.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.hash_order(&b.1)));
-    group_folders.dedup();
-    let mut folders = vec![0u64; groups];
-    for &(g, _) in &group_folders {
-        folders[g as usize] += 1;
-    }
-    drop(group_folders);
     // Messages: each distinct (mailbox, message) of a group once, with its largest size.
     let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::new();
     for piece in pieces {
@@ -334,7 +344,7 @@ pub fn contexts(acc: Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         c.bytes += size;
     }
     let mut rows: Vec<ContextRow> = group_first
-        .into_iter()
+        .into_par_iter()
         .zip(counts)
         .zip(folders)
         .map(|((full, c), f)| ContextRow {
@@ -388,6 +398,119 @@ mod tests {
                 (k, (raw, kept, msgs.len() as u64, bytes))
             })
             .collect()
+    }
+
+    /// Record figures of a group: its records (each with its operation count), non-empty
+    /// folders and times.
+    type PlainRecords = (
+        BTreeMap<u32, u64>,
+        std::collections::BTreeSet<Sym>,
+        Vec<Nanos>,
+    );
+
+    /// records, operations, folders, first_seen and last_seen of each group, counted the plain
+    /// way from the selected records themselves: each (record, folder) put in its group.
+    fn record_oracle(
+        acc: &Accesses<'_>,
+        by: &[Key],
+    ) -> BTreeMap<Vec<Sym>, (u64, u64, u64, Nanos, Nanos)> {
+        let mut figures: BTreeMap<Vec<Sym>, PlainRecords> = BTreeMap::new();
+        for (i, r) in acc.records.iter().enumerate() {
+            let m = r.mail.as_deref().unwrap();
+            let folders: Vec<Sym> = if m.folders.is_empty() {
+                vec![Sym::EMPTY]
+            } else {
+                m.folders.iter().map(|f| f.path).collect()
+            };
+            for folder in folders {
+                let c = Context {
+                    mailbox: r.mailbox,
+                    user: r.user,
+                    client_ip: m.client_ip,
+                    client_info: m.client_info,
+                    session_id: m.session_id,
+                    logon_type: m.logon_type,
+                    access: m.access,
+                    folder,
+                };
+                let key: Vec<Sym> = by
+                    .iter()
+                    .map(|k| k.value(&c, m.app_id, m.client_app_id))
+                    .collect();
+                let e = figures.entry(key).or_default();
+                e.0.insert(i as u32, m.operation_count);
+                if !folder.is_empty() {
+                    e.1.insert(folder);
+                }
+                e.2.push(r.time);
+            }
+        }
+        figures
+            .into_iter()
+            .map(|(k, (recs, folders, times))| {
+                let first = times.iter().copied().min().unwrap();
+                let last = times.iter().copied().max().unwrap();
+                let ops = recs.values().sum();
+                (
+                    k,
+                    (recs.len() as u64, ops, folders.len() as u64, first, last),
+                )
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The record figures of every group (records once however many of their folders fall
+        /// into it, operations, distinct non-empty folders, first and last time) are the plain
+        /// count's, grouped by every key or by fewer; records with one to three folders, some
+        /// with an empty path; 1 to 3 threads.
+        #[test]
+        fn record_figures_are_the_plain_count(
+            raw in proptest::collection::vec(
+                (0usize..3, 0usize..3, 0i64..300, 1u64..5, proptest::collection::vec(0usize..4, 1..4)),
+                1..40,
+            )
+        ) {
+            const PATHS: [&str; 4] = ["\\Inbox", "\\Archive", "\\Sent Items", ""];
+            let start = parse_iso_time("2024-05-06T00:00:00").unwrap();
+            let vs: Vec<serde_json::Value> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (session, app, minute, ops, folders))| {
+                    let time = format_time(start + minute * 60_000_000_000);
+                    let mut v = bind(&format!("r{i}"), &time, "1.2.3.4", &format!("s{session}"), "", &[]);
+                    v["AppId"] = serde_json::json!(format!("app{app}"));
+                    v["OperationCount"] = serde_json::json!(ops);
+                    v["Folders"] = folders
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &f)| serde_json::json!({
+                            "Id": format!("f{f}"),
+                            "Path": PATHS[f],
+                            "FolderItems": [{"InternetMessageId": format!("m{i}.{j}@x"), "SizeInBytes": 10}],
+                        }))
+                        .collect();
+                    v
+                })
+                .collect();
+            let recs = records(&vs);
+            for threads in 1..=3 {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| -> Result<(), proptest::test_runner::TestCaseError> {
+                    let acc = Accesses::build(&recs, |_| true);
+                    let expected_by = [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::Folder, Key::App]];
+                    for by in expected_by {
+                        let got: BTreeMap<Vec<Sym>, (u64, u64, u64, Nanos, Nanos)> = contexts(acc.clone(), by)
+                            .into_iter()
+                            .map(|r| (r.key, (r.records, r.operations, r.folders, r.first_seen, r.last_seen)))
+                            .collect();
+                        proptest::prop_assert_eq!(&got, &record_oracle(&acc, by), "by {:?}, {} threads", by, threads);
+                    }
+                    Ok(())
+                })?;
+            }
+        }
     }
 
     proptest::proptest! {
