@@ -2,6 +2,10 @@
 //! `cargo test` replays them on stable over tests/fixtures/fuzz. Each panics when its
 //! property does not hold.
 
+use crate::analyze::access::Accesses;
+use crate::analyze::contexts::{ContextRow, Key, contexts};
+use crate::analyze::messages::{MessageRow, messages};
+use crate::analyze::sessions::{SessionRow, sessions};
 use crate::ingest::{Ingested, Options, ingest};
 use crate::input::InputPath;
 use crate::input::frame::{
@@ -170,8 +174,33 @@ fn ingest_twice(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ing
     ingest(&[input.clone(), input], &opts).expect("in-memory input cannot fail to open")
 }
 
+/// What the analysis makes of `ingested` on `threads` threads: every context row (grouped by
+/// every key and by mailbox), message row and session row.
+fn analyses(
+    ingested: &Ingested,
+    threads: usize,
+) -> (
+    Vec<ContextRow>,
+    Vec<ContextRow>,
+    Vec<MessageRow>,
+    Vec<SessionRow>,
+) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    pool.install(|| {
+        let acc = Accesses::build(&ingested.records, |_| true);
+        let m = messages(&acc);
+        let s = sessions(&acc);
+        let by_mailbox = contexts(acc.clone(), &[Key::Mailbox]);
+        (contexts(acc, &Key::ALL), by_mailbox, m, s)
+    })
+}
+
 /// One thread with large chunks and `threads` threads with `chunk_bytes` chunks give the same
-/// records, accounting and malformed places (the input is read twice: as two files).
+/// records, accounting and malformed places (the input is read twice: as two files), and the
+/// same contexts, messages and sessions.
 pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     let bytes = Arc::new(data.to_vec());
     let one = ingest_twice(&bytes, 1, 1 << 20);
@@ -191,5 +220,10 @@ pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     assert_eq!(
         one.read,
         one.records.len() as u64 + one.duplicates + one.malformed_total()
+    );
+    assert_eq!(
+        analyses(&one, 1),
+        analyses(&many, threads),
+        "the analysis depends on the thread count"
     );
 }
