@@ -32,27 +32,29 @@ where
     );
     let hasher = ahash::RandomState::with_seeds(7, 11, 13, 17);
     let hashes: Vec<u64> = items.par_iter().map(|t| hasher.hash_one(key(t))).collect();
-    // (shard << 32 | position), sorted: each shard's positions together and ascending.
-    let mut tagged: Vec<u64> = hashes
+    // (shard << 32 | position, hash), sorted: each shard's positions together and ascending,
+    // each with its hash beside it (read in order, not looked up at random).
+    let mut tagged: Vec<(u64, u64)> = hashes
         .par_iter()
         .enumerate()
-        .map(|(i, h)| ((h >> 32) % SHARDS) << 32 | i as u64)
+        .map(|(i, &h)| (((h >> 32) % SHARDS) << 32 | i as u64, h))
         .collect();
-    tagged.par_sort_unstable();
+    drop(hashes);
+    tagged.par_sort_unstable_by_key(|&(t, _)| t);
     // Per shard: (position, position of the first item with the same key).
     let firsts_of: Vec<Vec<(u32, u32)>> = tagged
-        .par_chunk_by(|a, b| a >> 32 == b >> 32)
+        .par_chunk_by(|a, b| a.0 >> 32 == b.0 >> 32)
         .map(|shard| {
             // (hash, first position): the stored hash spares hashing a key twice.
             let mut first: hashbrown::HashTable<(u64, u32)> =
                 hashbrown::HashTable::with_capacity(shard.len());
             shard
                 .iter()
-                .map(|&t| {
+                .map(|&(t, h)| {
                     let i = t as u32;
-                    let h = hashes[i as usize];
-                    let k = key(&items[i as usize]);
-                    let same = |&(fh, f): &(u64, u32)| fh == h && key(&items[f as usize]) == k;
+                    let same = |&(fh, f): &(u64, u32)| {
+                        fh == h && key(&items[f as usize]) == key(&items[i as usize])
+                    };
                     let f = match first.find(h, same) {
                         Some(&(_, f)) => f,
                         None => {
@@ -114,6 +116,29 @@ mod tests {
         ) {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let got = pool.install(|| first_occurrence_ids(&items, |&v| v));
+            prop_assert_eq!(got, sequential(&items));
+        }
+    }
+
+    /// A key whose hash ignores its low two bits: every hash is shared by four keys, so the
+    /// numbering must tell them apart by equality, not by hash.
+    #[derive(PartialEq, Eq)]
+    struct Coarse(u16);
+
+    impl Hash for Coarse {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            (self.0 >> 2).hash(state);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn equal_hashes_are_told_apart_by_equality(
+            items in proptest::collection::vec(0u16..300, 0..3000),
+            threads in 1usize..4,
+        ) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let got = pool.install(|| first_occurrence_ids(&items, |&v| Coarse(v)));
             prop_assert_eq!(got, sequential(&items));
         }
     }
