@@ -127,7 +127,8 @@ fn context_folders(m: &MailAccess) -> impl Iterator<Item = Sym> + '_ {
     none.into_iter().chain(named.iter().map(|f| f.path))
 }
 
-fn context_of(r: &Record, m: &MailAccess, folder: Sym) -> Context {
+/// The context of record `r` (mail part `m`) in `folder`.
+pub(crate) fn context_of(r: &Record, m: &MailAccess, folder: Sym) -> Context {
     Context {
         mailbox: r.mailbox,
         user: r.user,

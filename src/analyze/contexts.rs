@@ -369,6 +369,7 @@ pub fn contexts(acc: Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::access::context_of;
     use crate::analyze::testutil::{bind, records};
     use crate::parse::fields::{format_time, parse_iso_time};
     use std::collections::BTreeMap;
@@ -400,6 +401,21 @@ mod tests {
             .collect()
     }
 
+    /// Runs `check` on the accesses of `recs` built on 1, 2 and 3 threads.
+    fn on_1_to_3_threads(
+        recs: &[crate::model::Record],
+        check: impl Fn(Accesses<'_>, usize) -> Result<(), proptest::test_runner::TestCaseError> + Sync,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        for threads in 1..=3 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| check(Accesses::build(recs, |_| true), threads))?;
+        }
+        Ok(())
+    }
+
     /// Record figures of a group: its records (each with its operation count), non-empty
     /// folders and times.
     type PlainRecords = (
@@ -423,16 +439,7 @@ mod tests {
                 m.folders.iter().map(|f| f.path).collect()
             };
             for folder in folders {
-                let c = Context {
-                    mailbox: r.mailbox,
-                    user: r.user,
-                    client_ip: m.client_ip,
-                    client_info: m.client_info,
-                    session_id: m.session_id,
-                    logon_type: m.logon_type,
-                    access: m.access,
-                    folder,
-                };
+                let c = context_of(r, m, folder);
                 let key: Vec<Sym> = by
                     .iter()
                     .map(|k| k.value(&c, m.app_id, m.client_app_id))
@@ -494,22 +501,16 @@ mod tests {
                     v
                 })
                 .collect();
-            let recs = records(&vs);
-            for threads in 1..=3 {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                pool.install(|| -> Result<(), proptest::test_runner::TestCaseError> {
-                    let acc = Accesses::build(&recs, |_| true);
-                    let expected_by = [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::Folder, Key::App]];
-                    for by in expected_by {
-                        let got: BTreeMap<Vec<Sym>, (u64, u64, u64, Nanos, Nanos)> = contexts(acc.clone(), by)
-                            .into_iter()
-                            .map(|r| (r.key, (r.records, r.operations, r.folders, r.first_seen, r.last_seen)))
-                            .collect();
-                        proptest::prop_assert_eq!(&got, &record_oracle(&acc, by), "by {:?}, {} threads", by, threads);
-                    }
-                    Ok(())
-                })?;
-            }
+            on_1_to_3_threads(&records(&vs), |acc, threads| {
+                for by in [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::Folder, Key::App]] {
+                    let got: BTreeMap<Vec<Sym>, (u64, u64, u64, Nanos, Nanos)> = contexts(acc.clone(), by)
+                        .into_iter()
+                        .map(|r| (r.key, (r.records, r.operations, r.folders, r.first_seen, r.last_seen)))
+                        .collect();
+                    proptest::prop_assert_eq!(&got, &record_oracle(&acc, by), "by {:?}, {} threads", by, threads);
+                }
+                Ok(())
+            })?;
         }
     }
 
@@ -541,21 +542,16 @@ mod tests {
                     v
                 })
                 .collect();
-            let recs = records(&vs);
-            for threads in 1..=3 {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                pool.install(|| -> Result<(), proptest::test_runner::TestCaseError> {
-                    let acc = Accesses::build(&recs, |_| true);
-                    for by in [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::App, Key::Ip]] {
-                        let got: BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> = contexts(acc.clone(), by)
-                            .into_iter()
-                            .map(|r| (r.key, (r.accesses_raw, r.accesses, r.messages, r.bytes)))
-                            .collect();
-                        proptest::prop_assert_eq!(&got, &oracle(&acc, by), "by {:?}, {} threads", by, threads);
-                    }
-                    Ok(())
-                })?;
-            }
+            on_1_to_3_threads(&records(&vs), |acc, threads| {
+                for by in [&Key::ALL[..], &[Key::Mailbox], &[Key::Session], &[Key::App, Key::Ip]] {
+                    let got: BTreeMap<Vec<Sym>, (u64, u64, u64, u64)> = contexts(acc.clone(), by)
+                        .into_iter()
+                        .map(|r| (r.key, (r.accesses_raw, r.accesses, r.messages, r.bytes)))
+                        .collect();
+                    proptest::prop_assert_eq!(&got, &oracle(&acc, by), "by {:?}, {} threads", by, threads);
+                }
+                Ok(())
+            })?;
         }
     }
 }
