@@ -74,10 +74,17 @@ where
                     "flat_collect: an item yielded fewer values than its count"
                 );
             }
+            // `count` is called twice per item; one that answers differently the second time
+            // must not leave a slot unwritten.
+            assert!(
+                slots.next().is_none(),
+                "flat_collect: a count changed between its two calls"
+            );
         });
     // SAFETY: the parts cover the first `total` slots exactly once, and every job either wrote
-    // each slot of its part (one value per counted value, checked item by item above) or
-    // panicked, and then the panic propagates out of `for_each` before this line.
+    // each slot of its part (one value per counted value, checked item by item above, and no
+    // slot left over) or panicked, and then the panic propagates out of `for_each` before this
+    // line.
     unsafe { out.set_len(total) };
     out
 }
@@ -137,6 +144,18 @@ mod tests {
     #[should_panic(expected = "fewer values than its count")]
     fn a_count_too_large_panics() {
         flat_collect(&[2usize, 3], |_, &n| n + 1, |_, &n| 0..n);
+    }
+
+    /// A count that is smaller the second time it is asked must not leave a slot unwritten.
+    #[test]
+    #[should_panic(expected = "a count changed between its two calls")]
+    fn a_count_that_changes_panics() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let count = |_: usize, &n: &usize| {
+            let first_pass = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 2;
+            if first_pass { n } else { n - 1 }
+        };
+        flat_collect(&[2usize, 3], count, |_, &n| 0..n - 1);
     }
 
     proptest! {
