@@ -50,22 +50,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-BIN=${MAILSCOPE:-target/release/mailscope}
-DATA=bench-data
-mkdir -p "$DATA"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-
-log() { echo "compare.sh: $*" >&2; }
+. benches/common.sh
 
 # --- tools --------------------------------------------------------------------------------
-if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml -newer "$BIN" -print -quit 2>/dev/null)" ]; then
-  log "building the release binary"
-  cargo build --release >&2
-fi
-if [ ! -x /usr/bin/time ]; then
-  log "installing GNU time"
-  (apt-get update -qq && apt-get install -y -qq time) >&2
+need /usr/bin/time time
+if [ "$ZST" = 1 ]; then
+  need zstd zstd
 fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   log "installing the DuckDB Python package"
@@ -76,25 +66,16 @@ DUCKDB_VERSION=$(python3 -c 'import duckdb; print(duckdb.__version__)')
 # --- input --------------------------------------------------------------------------------
 if [ -z "$FILE" ]; then
   FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
-  if [ ! -s "$FILE" ]; then
-    log "generating $FILE"
-    # Written under a temporary name and renamed when complete: a run stopped halfway never
-    # leaves a truncated file that the next run would reuse.
-    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker -q -o "$FILE.partial"
-    mv "$FILE.partial" "$FILE"
-  else
-    log "reusing $FILE"
-  fi
+  generated "$FILE" "$SIZE" "$SEED"
 fi
 ZFILE=""
 if [ "$ZST" = 1 ]; then
   ZFILE="$FILE.zst"
-  if [ ! -s "$ZFILE" ] || [ "$ZFILE" -ot "$FILE" ]; then
-    log "generating $ZFILE (same options, one zstd frame, level 3)"
-    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker --format ndjson-zst -q \
-      -o "$ZFILE.partial"
-    mv "$ZFILE.partial" "$ZFILE"
+  # Older than the NDJSON: written from an earlier version of it.
+  if [ -e "$ZFILE" ] && [ "$ZFILE" -ot "$FILE" ]; then
+    rm -f "$ZFILE"
   fi
+  generated "$ZFILE" "$SIZE" "$SEED" --format ndjson-zst
 fi
 BYTES=$(stat -c %s "$FILE")
 

@@ -36,23 +36,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-BIN=${MAILSCOPE:-target/release/mailscope}
-DATA=bench-data
-mkdir -p "$DATA"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/memory.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-log() { echo "memory.sh: $*" >&2; }
-
-if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml -newer "$BIN" -print -quit 2>/dev/null)" ]; then
-  log "building the release binary"
-  cargo build --release >&2
-fi
-for tool in /usr/bin/time zstd; do
-  if ! command -v "$tool" > /dev/null; then
-    log "installing $tool"
-    (apt-get update -qq && apt-get install -y -qq time zstd) >&2
-  fi
-done
+. benches/common.sh
+need /usr/bin/time time
+need zstd zstd
 
 # peak KB of a command (smallest of RUNS); the command's stdout goes to $WORK/out
 peak() {
@@ -72,11 +58,7 @@ ROWS="$WORK/rows.tsv"
 : > "$ROWS"
 for SIZE in $SIZES; do
   Z="$DATA/ual-$SIZE-seed$SEED.ndjson.zst"
-  if [ ! -s "$Z" ]; then
-    log "generating $Z"
-    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker --format ndjson-zst -q -o "$Z.partial"
-    mv "$Z.partial" "$Z"
-  fi
+  generated "$Z" "$SIZE" "$SEED" --format ndjson-zst
   cat "$Z" > /dev/null
   T="--threads $THREADS -q"
   log "$SIZE: stats"

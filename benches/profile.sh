@@ -35,28 +35,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-BIN=${MAILSCOPE:-target/release/mailscope}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/profile.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-log() { echo "profile.sh: $*" >&2; }
-
-if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml -newer "$BIN" -print -quit 2>/dev/null)" ]; then
-  log "building the release binary"
-  cargo build --release >&2
-fi
-if ! command -v perf > /dev/null; then
-  log "installing perf"
-  (apt-get update -qq && apt-get install -y -qq linux-perf) >&2
-fi
+. benches/common.sh
+need perf linux-perf
 
 if [ -z "$FILE" ]; then
-  mkdir -p bench-data
-  FILE="bench-data/ual-$SIZE-seed$SEED.ndjson"
-  if [ ! -s "$FILE" ]; then
-    log "generating $FILE"
-    "$BIN" generate --size "$SIZE" --seed "$SEED" --attacker -q -o "$FILE.partial"
-    mv "$FILE.partial" "$FILE"
-  fi
+  FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
+  generated "$FILE" "$SIZE" "$SEED"
 fi
 cat "$FILE" > /dev/null
 
