@@ -124,12 +124,51 @@ struct Sums {
     bytes: u64,
 }
 
+/// A (group, mailbox, message) one context saw, with the largest size it saw; `hash` is the
+/// message's stored hash, beside it so that sorting reads a message's text only to tell apart
+/// two messages whose hashes agree.
+#[derive(Clone, Copy)]
+struct GroupMessage {
+    group: u32,
+    hash: u64,
+    mailbox: Sym,
+    message: Sym,
+    size: u64,
+}
+
+impl GroupMessage {
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        (self.group, self.hash)
+            .cmp(&(other.group, other.hash))
+            .then_with(|| self.mailbox.hash_order(&other.mailbox))
+            .then_with(|| self.message.cmp(&other.message))
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        self.group == other.group
+            && self.hash == other.hash
+            && self.mailbox == other.mailbox
+            && self.message == other.message
+    }
+}
+
+/// Adds to each group's counts its distinct (mailbox, message) entries, each once with its
+/// largest size, however many contexts saw it.
+fn count_messages(mut messages: Vec<GroupMessage>, counts: &mut [Counts]) {
+    messages.par_sort_unstable_by(GroupMessage::order);
+    for copies in messages.chunk_by(GroupMessage::same) {
+        let c = &mut counts[copies[0].group as usize];
+        c.messages += 1;
+        c.bytes += copies.iter().map(|m| m.size).max().unwrap_or(0);
+    }
+}
+
 /// What one piece of whole runs adds: sums per (context, group), and, unless each group is
 /// one full context, each (group, mailbox, message) it saw with the largest size.
 #[derive(Default)]
 struct Piece {
     sums: Vec<(u32, Sums)>,
-    messages: Vec<(u32, Sym, Sym, u64)>,
+    messages: Vec<GroupMessage>,
 }
 
 /// Sums per group, in order of first sight: looked up in order while there are a few (a
@@ -274,8 +313,13 @@ pub fn contexts(acc: Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
                         sums.messages += 1;
                         sums.bytes += r.bytes;
                     } else {
-                        let mailbox = contexts[ctx as usize].mailbox;
-                        out.messages.push((g, mailbox, run[0].message, r.bytes));
+                        out.messages.push(GroupMessage {
+                            group: g,
+                            hash: run[0].message_hash,
+                            mailbox: contexts[ctx as usize].mailbox,
+                            message: run[0].message,
+                            size: r.bytes,
+                        });
                     }
                 }
             }
@@ -323,26 +367,20 @@ pub fn contexts(acc: Accesses<'_>, by: &[Key]) -> Vec<ContextRow> {
         folders
     };
     drop(record_contexts);
-    // Messages: each distinct (mailbox, message) of a group once, with its largest size.
-    let mut sizes: AHashMap<(u32, Sym, Sym), u64> = AHashMap::new();
-    for piece in pieces {
-        for (g, s) in piece.sums {
-            let c = &mut counts[g as usize];
-            c.accesses_raw += s.raw;
-            c.accesses += s.kept;
-            c.messages += s.messages;
-            c.bytes += s.bytes;
-        }
-        for (g, mailbox, message, size) in piece.messages {
-            let e = sizes.entry((g, mailbox, message)).or_default();
-            *e = (*e).max(size);
-        }
-    }
-    for ((g, _, _), size) in sizes {
+    // Access figures, summed per (context, group) by the pieces.
+    let (sums, messages): (Vec<_>, Vec<_>) =
+        pieces.into_iter().map(|p| (p.sums, p.messages)).unzip();
+    for (g, s) in sums.into_iter().flatten() {
         let c = &mut counts[g as usize];
-        c.messages += 1;
-        c.bytes += size;
+        c.accesses_raw += s.raw;
+        c.accesses += s.kept;
+        c.messages += s.messages;
+        c.bytes += s.bytes;
     }
+    // Messages: each distinct (mailbox, message) of a group once, with its largest size: the
+    // pieces' entries sorted in parallel, so that each one's copies from several contexts are
+    // together.
+    count_messages(crate::flat::concat(messages), &mut counts);
     let mut rows: Vec<ContextRow> = group_first
         .into_par_iter()
         .zip(counts)
@@ -414,6 +452,35 @@ mod tests {
             pool.install(|| check(Accesses::build(recs, |_| true), threads))?;
         }
         Ok(())
+    }
+
+    /// Messages whose hashes agree are still told apart by their text, whatever the order of
+    /// the entries (the stored hashes are set by hand here: real ones seldom collide).
+    #[test]
+    fn messages_with_equal_hashes_are_distinct() {
+        let entry = |group, mailbox, message, size| GroupMessage {
+            group,
+            hash: 7,
+            mailbox: Sym::new(mailbox),
+            message: Sym::new_unshared(message),
+            size,
+        };
+        let mut entries = vec![
+            entry(0, "a@x", "m1", 10),
+            entry(0, "a@x", "m2", 20),
+            entry(0, "a@x", "m1", 30),
+            entry(0, "b@x", "m1", 40),
+            entry(1, "a@x", "m2", 50),
+            entry(0, "a@x", "m2", 5),
+        ];
+        for turn in 0..entries.len() {
+            entries.rotate_left(1);
+            let mut counts = vec![Counts::default(); 2];
+            count_messages(entries.clone(), &mut counts);
+            let got: Vec<(u64, u64)> = counts.iter().map(|c| (c.messages, c.bytes)).collect();
+            // group 0: (a, m1) 30, (a, m2) 20, (b, m1) 40; group 1: (a, m2) 50
+            assert_eq!(got, [(3, 90), (1, 50)], "turn {turn}");
+        }
     }
 
     /// Record figures of a group: its records (each with its operation count), non-empty
