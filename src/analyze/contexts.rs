@@ -155,11 +155,20 @@ impl GroupMessage {
 /// Adds to each group's counts its distinct (mailbox, message) entries, each once with its
 /// largest size, however many contexts saw it.
 fn count_messages(mut messages: Vec<GroupMessage>, counts: &mut [Counts]) {
-    messages.par_sort_unstable_by(GroupMessage::order);
-    for copies in messages.chunk_by(GroupMessage::same) {
-        let c = &mut counts[copies[0].group as usize];
-        c.messages += 1;
-        c.bytes += copies.iter().map(|m| m.size).max().unwrap_or(0);
+    // Sorted by numbers only (group, the message's hash, the mailbox's hash), so the sort never
+    // reads a message's text; a run of equal numbers is then almost always copies of one
+    // (mailbox, message), and is ordered by text only when it is not (a hash collision).
+    let numbers = |m: &GroupMessage| (m.group, m.hash, m.mailbox.hash_value());
+    messages.par_sort_unstable_by_key(numbers);
+    for run in messages.chunk_by_mut(|a, b| numbers(a) == numbers(b)) {
+        if run[1..].iter().any(|m| !m.same(&run[0])) {
+            run.sort_unstable_by(GroupMessage::order);
+        }
+        for copies in run.chunk_by(GroupMessage::same) {
+            let c = &mut counts[copies[0].group as usize];
+            c.messages += 1;
+            c.bytes += copies.iter().map(|m| m.size).max().unwrap_or(0);
+        }
     }
 }
 
