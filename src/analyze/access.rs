@@ -168,6 +168,10 @@ impl<'r> Accesses<'r> {
                 context_folders(m).map(move |f| (context_of(r, m, f), m.app_id, m.client_app_id))
             },
         );
+        // Ids in order of first occurrence (records are in a stable order, so ids are too):
+        // full contexts first, then the contexts of the distinct full contexts, taken in
+        // full-id order. That gives the contexts the ids of numbering them over all keys: a
+        // context's first key is also the first key of its full context.
         let (full_of, full_firsts) = first_occurrence_ids(&keys, |&k| k);
         let (ctx_of_full, ctx_firsts) = first_occurrence_ids(&full_firsts, |&i| keys[i as usize].0);
         let contexts: Vec<Context> = ctx_firsts
