@@ -528,7 +528,7 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     let keep_ids = parser.message_ids || id.is_empty();
     let mail = if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
         match build_mail(&a, parser, keep_ids) {
-            Ok(m) => Some(Box::new(m)),
+            Ok(m) => Some(m),
             Err(m) => return Outcome::Malformed(m),
         }
     } else {
@@ -538,15 +538,40 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         std::sync::LazyLock::new(|| Sym::new(MAIL_ITEMS_ACCESSED));
     let user_text = text(a.user);
     let user_norm = normalize_identity_cow(&user_text);
-    let user = Sym::new(&user_norm);
     let mailbox_text = text(a.mailbox);
     let mailbox_norm = normalize_identity_cow(&mailbox_text);
     // The owner reading their own mailbox (most records): one lookup for both.
-    let mailbox = if mailbox_norm == user_norm {
-        user
-    } else {
-        Sym::new(&mailbox_norm)
+    let own = mailbox_norm == user_norm;
+    let mailbox_to_find: &str = if own { "" } else { &mailbox_norm };
+    let (user, mailbox, mail) = match mail {
+        Some((mut m, t)) => {
+            let [
+                user,
+                mailbox,
+                client_info,
+                session_id,
+                app_id,
+                client_app_id,
+            ] = Sym::new_all([
+                &user_norm,
+                mailbox_to_find,
+                &t.client_info,
+                &t.session_id,
+                &t.app_id,
+                &t.client_app_id,
+            ]);
+            m.client_info = client_info;
+            m.session_id = session_id;
+            m.app_id = app_id;
+            m.client_app_id = client_app_id;
+            (user, mailbox, Some(Box::new(m)))
+        }
+        None => {
+            let [user, mailbox] = Sym::new_all([&user_norm, mailbox_to_find]);
+            (user, mailbox, None)
+        }
     };
+    let mailbox = if own { user } else { mailbox };
     let mut record = Record {
         id: RecordId::new(&id),
         time,
@@ -635,11 +660,11 @@ fn ip_syms(raw: &str) -> (Sym, Sym) {
     })
 }
 
-fn build_mail(
-    a: &Slots<'_>,
+fn build_mail<'a>(
+    a: &Slots<'a>,
     parser: &mut JsonParser,
     keep_ids: bool,
-) -> Result<MailAccess, Malformed> {
+) -> Result<(MailAccess, MailTexts<'a>), Malformed> {
     let mut access = AccessType::Unknown;
     let mut throttled = false;
     let mut on_prop = |name: &str, value: &str| {
@@ -695,28 +720,61 @@ fn build_mail(
             .map(|f| f.text_or_empty().trim_ws().to_string())
             .unwrap_or_default()
     };
-    let mut session_id = Sym::new(text(a.session).trim_ws());
+    let mut session_id = trimmed(text(a.session));
     if session_id.is_empty() {
-        session_id = Sym::new(&from_ctx(&["AADSessionId"]));
+        session_id = Cow::Owned(from_ctx(&["AADSessionId"]));
     }
-    let mut client_app_id = Sym::new(&ascii_lower(text(a.client_app_id).trim_ws()));
+    let mut client_app_id = lowered(trimmed(text(a.client_app_id)));
     if client_app_id.is_empty() {
-        client_app_id = Sym::new(&from_ctx(&["ClientAppId"]).to_ascii_lowercase());
+        client_app_id = Cow::Owned(from_ctx(&["ClientAppId"]).to_ascii_lowercase());
     }
-    Ok(MailAccess {
+    let texts = MailTexts {
+        client_info: trimmed(text(a.client_info)),
+        session_id,
+        app_id: lowered(trimmed(text(a.app_id))),
+        client_app_id,
+    };
+    let access = MailAccess {
         access,
         throttled,
         operation_count,
         logon_type: val(a.logon).and_then(logon_type_of),
         client_ip,
         client_ip_raw,
-        client_info: Sym::new(text(a.client_info).trim_ws()),
-        session_id,
-        app_id: Sym::new(&ascii_lower(text(a.app_id).trim_ws())),
-        client_app_id,
+        client_info: Sym::EMPTY,
+        session_id: Sym::EMPTY,
+        app_id: Sym::EMPTY,
+        client_app_id: Sym::EMPTY,
         folders,
         synced_folder,
-    })
+    };
+    Ok((access, texts))
+}
+
+/// The text of the fields of a [`MailAccess`] that [`build`] interns together with the user
+/// and the mailbox (see [`Sym::new_all`]).
+struct MailTexts<'a> {
+    client_info: Cow<'a, str>,
+    session_id: Cow<'a, str>,
+    app_id: Cow<'a, str>,
+    client_app_id: Cow<'a, str>,
+}
+
+/// `c` without white space at either end, copied only when it was already a copy.
+fn trimmed(c: Cow<'_, str>) -> Cow<'_, str> {
+    match c {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim_ws()),
+        Cow::Owned(s) if s.trim_ws().len() == s.len() => Cow::Owned(s),
+        Cow::Owned(s) => Cow::Owned(s.trim_ws().to_string()),
+    }
+}
+
+/// `c` in ASCII lowercase, copied only when that changes it.
+fn lowered(c: Cow<'_, str>) -> Cow<'_, str> {
+    match c {
+        Cow::Borrowed(s) => ascii_lower(s),
+        Cow::Owned(s) => Cow::Owned(s.to_ascii_lowercase()),
+    }
 }
 
 /// `LogonType` as a number (most exports) without writing it out as text first, or as the
@@ -857,9 +915,11 @@ fn message_id_sym(core: &str) -> Sym {
 fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
     let mut folder = Folder::default();
     let mut err = None;
+    // Interned together once the object is read (see `Sym::new_all`).
+    let (mut id, mut path) = (Cow::Borrowed(""), Cow::Borrowed(""));
     o.visit(|k, v| match k {
-        "Id" | "id" => folder.id = Sym::new(v.text_or_empty().trim_ws()),
-        "Path" | "path" => folder.path = Sym::new(&v.text_or_empty()),
+        "Id" | "id" => id = trimmed(v.text_or_empty()),
+        "Path" | "path" => path = v.text_or_empty(),
         "FolderItems" | "folderItems" => match v {
             Field::Arr(items) => {
                 // Exactly as many as listed: pushing one by one would allocate room for
@@ -899,6 +959,7 @@ fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
         },
         _ => {}
     });
+    [folder.id, folder.path] = Sym::new_all([&id, &path]);
     // Items stay as the record lists them, repeats included (the Sentinel sample lists one
     // message twice); the access de-duplication collapses repeats, so counts stay honest.
     match err {
