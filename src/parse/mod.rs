@@ -633,6 +633,8 @@ fn lossy(what: &str, sample: &str) -> Malformed {
 /// nearly every raw value is distinct, and looking each up in the shared store (a lock, a
 /// table insert, and an entry evicted from the per-thread cache) cost more than the rest of
 /// the record's strings. Such a raw value is an unshared `Sym`, equal and ordered like any.
+/// The cache is keyed by the address without its port (see [`ipv4_before_port`]), so that an
+/// address seen with many ports is normalized once, not once per port.
 fn ip_syms(raw: &str) -> (Sym, Sym) {
     const SLOTS: usize = 4096;
     thread_local! {
@@ -642,22 +644,38 @@ fn ip_syms(raw: &str) -> (Sym, Sym) {
     if raw.is_empty() {
         return (Sym::EMPTY, Sym::EMPTY);
     }
-    let slot = (Sym::hash_of(raw) as usize >> 7) % SLOTS;
-    SEEN.with_borrow_mut(|seen| {
-        let (r, n) = seen[slot];
-        if r.as_str() == raw {
-            return (n, r);
+    let key = ipv4_before_port(raw).unwrap_or(raw);
+    let slot = (Sym::hash_of(key) as usize >> 7) % SLOTS;
+    let (norm, key_sym) = SEEN.with_borrow_mut(|seen| {
+        let (k, n) = seen[slot];
+        if k.as_str() == key {
+            return (n, k);
         }
-        let norm = normalize_ip_cow(raw);
-        let pair = if norm == raw {
-            let s = Sym::new(raw);
+        let norm = normalize_ip_cow(key);
+        let pair = if norm == key {
+            let s = Sym::new(key);
             (s, s)
         } else {
-            (Sym::new(&norm), Sym::new_unshared(raw))
+            (Sym::new(&norm), Sym::new_unshared(key))
         };
         seen[slot] = (pair.1, pair.0);
         pair
-    })
+    });
+    if key.len() == raw.len() {
+        (norm, key_sym)
+    } else {
+        (norm, Sym::new_unshared(raw))
+    }
+}
+
+/// The address of `ADDRESS:PORT` when the address is only digits and dots and the port only
+/// digits: what [`normalize_ip_cow`] makes of such a text is the address, and the address is
+/// its own normal form too, so both can share one cache entry.
+fn ipv4_before_port(raw: &str) -> Option<&str> {
+    let (host, port) = raw.split_once(':')?;
+    let digits_dots = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let digits = port.bytes().all(|b| b.is_ascii_digit());
+    (digits_dots && digits).then_some(host)
 }
 
 fn build_mail<'a>(
@@ -1005,6 +1023,31 @@ mod tests {
         let mut parser = JsonParser::new();
         parser.message_ids = false;
         record_with(v, &mut parser)
+    }
+
+    /// One address seen with several ports, and bare, in any order: the normalized form is
+    /// always the address's, the raw text always the one given (also when the cache entry was
+    /// made by another port, or by the bare address).
+    #[test]
+    fn ip_syms_share_an_address_across_ports() {
+        for host in ["10.0.0.1", "010.0.0.1", "1..2", ""] {
+            let raws = [
+                format!("{host}:443"),
+                host.to_string(),
+                format!("{host}:80"),
+                format!("{host}:"),
+                format!("{host}:443"),
+                format!("{host}:8x"),
+                format!("{host}:1:2"),
+            ];
+            for raw in raws.iter().chain(raws.iter().rev()) {
+                let (n, r) = ip_syms(raw);
+                assert_eq!(n.as_str(), &*normalize_ip_cow(raw), "{raw}");
+                assert_eq!(n, Sym::new(&normalize_ip_cow(raw)), "{raw}");
+                assert_eq!(r.as_str(), raw.as_str());
+                assert_eq!(r, Sym::new(raw));
+            }
+        }
     }
 
     /// The known key a search of [`KEYS`] in order finds (how `scan` matched keys before the
