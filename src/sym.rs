@@ -183,22 +183,10 @@ impl Sym {
         self.0.as_ptr().addr() & UNSHARED_TAG != 0
     }
 
-    /// The `Sym` of `s`, storing `s` the first time it is seen.
+    /// The `Sym` of `s`, storing `s` the first time it is seen. Most values repeat: a
+    /// per-thread table of recent ones answers without the lock (see [`Sym::new_all`]).
     pub fn new(s: &str) -> Sym {
-        if s.is_empty() {
-            return Sym::EMPTY;
-        }
-        let hash = hash_text(s);
-        // Most values repeat: a per-thread table of recent ones answers without the lock.
-        let slot = (hash as usize >> 7) % FRONT_SLOTS;
-        if let Some(found) = FRONT.with_borrow(|f| f[slot])
-            && found.hash_value() == hash
-            && found.as_str() == s
-        {
-            return found;
-        }
-        let sym = Sym::new_shared(hash, s);
-        FRONT.with_borrow_mut(|f| f[slot] = Some(sym));
+        let [sym] = Sym::new_all([s]);
         sym
     }
 

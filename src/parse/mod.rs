@@ -55,8 +55,8 @@ pub struct TapeObj<'a>(&'a [Node<'a>]);
 pub struct TapeArr<'a>(&'a [Node<'a>]);
 
 impl<'a> TapeObj<'a> {
-    /// The (key, value) pairs, in document order.
-    pub fn iter(self) -> impl Iterator<Item = (&'a str, Field<'a>)> {
+    /// The (key, value nodes) pairs, in document order, the values not yet read.
+    fn entries(self) -> impl Iterator<Item = (&'a str, &'a [Node<'a>])> {
         let mut rest = self.0.get(1..).unwrap_or_default();
         std::iter::from_fn(move || {
             let (k, tail) = rest.split_first()?;
@@ -64,12 +64,15 @@ impl<'a> TapeObj<'a> {
             let n = node_count(tail.first()?);
             let (v, tail) = tail.split_at(n.min(tail.len()));
             rest = tail;
-            Some((*k, Field::from_nodes(v)))
+            Some((*k, v))
         })
     }
-}
 
-impl<'a> TapeObj<'a> {
+    /// The (key, value) pairs, in document order.
+    pub fn iter(self) -> impl Iterator<Item = (&'a str, Field<'a>)> {
+        self.entries().map(|(k, v)| (k, Field::from_nodes(v)))
+    }
+
     /// Calls `f` with the value of every key that `pick` knows, and what `pick` said of it.
     /// The values of other keys are skipped over without being read.
     #[inline]
@@ -78,15 +81,10 @@ impl<'a> TapeObj<'a> {
         pick: impl Fn(&'a str) -> Option<T>,
         mut f: impl FnMut(T, Field<'a>),
     ) {
-        let nodes = self.0;
-        let mut i = 1;
-        while let Some(Node::String(k)) = nodes.get(i) {
-            let Some(v) = nodes.get(i + 1) else { return };
-            let end = (i + 1 + node_count(v)).min(nodes.len());
+        for (k, v) in self.entries() {
             if let Some(t) = pick(k) {
-                f(t, Field::from_nodes(&nodes[i + 1..end]));
+                f(t, Field::from_nodes(v));
             }
-            i = end;
         }
     }
 }
@@ -298,8 +296,8 @@ const KEYS: &[(&str, Slot, u8)] = &[
 /// Finds a key of [`KEYS`] with one table probe and one comparison. An object has some 30
 /// keys, most of them unknown; comparing each with every known key in turn was 8% of the CPU
 /// time of `contexts`. The table is indexed by a multiplicative hash of the key's length and
-/// four of its bytes, with a multiplier chosen once, deterministically, so that no two known
-/// keys share an entry.
+/// its first and last eight bytes, with a multiplier chosen once, deterministically, so that
+/// no two known keys share an entry.
 struct KeyTable {
     mul: u64,
     /// Index into [`KEYS`] plus one; 0: no known key hashes here.
@@ -791,7 +789,10 @@ fn trimmed(c: Cow<'_, str>) -> Cow<'_, str> {
 fn lowered(c: Cow<'_, str>) -> Cow<'_, str> {
     match c {
         Cow::Borrowed(s) => ascii_lower(s),
-        Cow::Owned(s) => Cow::Owned(s.to_ascii_lowercase()),
+        Cow::Owned(mut s) => {
+            s.make_ascii_lowercase();
+            Cow::Owned(s)
+        }
     }
 }
 
