@@ -12,7 +12,8 @@ use crate::input::frame::{
     Block, BlockReader, Framed, JsonFramer, Piece, ValueBatch, frame_csv, split_lines,
 };
 use crate::parse::{
-    Field, JsonParser, Obj, Outcome, drop_message_ids, is_page, normalize_object, normalize_top,
+    Field, JsonParser, MessageIds, Obj, Outcome, is_page, keep_message_ids, normalize_object,
+    normalize_top,
 };
 use std::sync::Arc;
 
@@ -96,30 +97,32 @@ pub fn parsing_is_total(data: &[u8]) {
     let mut again = Vec::new();
     let _ = parser.parse(data, |root, child| normalize_top(root, child, &mut again));
     assert_eq!(out, again, "a reused parser gave other outcomes");
-    let mut without = Vec::new();
-    let _ =
-        parser_without_ids().parse(data, |root, child| normalize_top(root, child, &mut without));
-    assert_eq!(
-        without,
-        ids_dropped(out),
-        "parsing without message ids changed more than them"
-    );
+    for ids in [MessageIds::Digest, MessageIds::Drop] {
+        let mut other = Vec::new();
+        let _ =
+            parser_keeping(ids).parse(data, |root, child| normalize_top(root, child, &mut other));
+        assert_eq!(
+            other,
+            ids_kept(out.clone(), ids),
+            "parsing with message ids {ids:?} changed more than them"
+        );
+    }
 }
 
-/// A parser that drops message ids, as `stats` reads.
-fn parser_without_ids() -> JsonParser {
+/// A parser that keeps `ids` of message ids (digests as `contexts` reads, nothing as `stats`).
+fn parser_keeping(ids: MessageIds) -> JsonParser {
     let mut p = JsonParser::new();
-    p.message_ids = false;
+    p.message_ids = ids;
     p
 }
 
-/// `outcomes` with the message ids of their records emptied.
-fn ids_dropped(outcomes: Vec<Outcome>) -> Vec<Outcome> {
+/// `outcomes` with the message ids of their records turned into `ids`.
+fn ids_kept(outcomes: Vec<Outcome>, ids: MessageIds) -> Vec<Outcome> {
     outcomes
         .into_iter()
         .map(|o| match o {
             Outcome::Record(mut r) => {
-                drop_message_ids(&mut r);
+                keep_message_ids(&mut r, ids);
                 Outcome::Record(r)
             }
             m => m,
@@ -127,11 +130,11 @@ fn ids_dropped(outcomes: Vec<Outcome>) -> Vec<Outcome> {
         .collect()
 }
 
-/// CSV framing and the normalization of its rows never panic; one outcome per row; dropping
-/// message ids changes nothing else.
+/// CSV framing and the normalization of its rows never panic; one outcome per row; keeping
+/// digests of message ids or dropping them changes nothing else.
 pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
     let mut parser = JsonParser::new();
-    let mut without_ids = parser_without_ids();
+    let mut others = [MessageIds::Digest, MessageIds::Drop].map(|ids| (ids, parser_keeping(ids)));
     let (mut rows, mut outcomes) = (0usize, 0usize);
     let _ = frame_csv(data, type_line, crlf, batch.max(1), &|| false, &mut |b| {
         for row in &b.rows {
@@ -144,12 +147,14 @@ pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize
                     .map(|(h, c)| (h.as_str(), c.as_str()))
                     .collect();
                 let with = normalize_object(Obj::Flat(&pairs), &mut parser);
-                let without = normalize_object(Obj::Flat(&pairs), &mut without_ids);
-                assert_eq!(
-                    vec![without],
-                    ids_dropped(vec![with]),
-                    "parsing without message ids changed more than them"
-                );
+                for (ids, other) in &mut others {
+                    let got = normalize_object(Obj::Flat(&pairs), other);
+                    assert_eq!(
+                        vec![got],
+                        ids_kept(vec![with.clone()], *ids),
+                        "parsing with message ids {ids:?} changed more than them"
+                    );
+                }
             }
             outcomes += 1;
         }

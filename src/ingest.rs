@@ -55,8 +55,9 @@ pub struct Options {
     /// How to read an ambiguous locale date (`5/6/2024`) when a record has no ISO time;
     /// `None`: such a record is malformed (`bad-time`).
     pub date_order: Option<crate::parse::fields::DateOrder>,
-    /// Keep the InternetMessageIds of listed messages (see [`JsonParser::message_ids`]).
-    pub message_ids: bool,
+    /// What to keep of the InternetMessageIds of listed messages (see
+    /// [`JsonParser::message_ids`]).
+    pub message_ids: crate::parse::MessageIds,
     /// Keep the folders of MailItemsAccessed records with their listed messages, and a sync
     /// record's folder. `stats` and `throttled` read none of them: they are still parsed and
     /// checked (a record with lossy PowerShell folders stays malformed) and counted
@@ -78,7 +79,7 @@ impl Default for Options {
             progress: false,
             max_examples: 20,
             date_order: None,
-            message_ids: true,
+            message_ids: crate::parse::MessageIds::Text,
             folders: true,
         }
     }

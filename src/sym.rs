@@ -10,7 +10,8 @@
 //! Message ids are the exception: nearly every one is distinct, so looking each up in the
 //! shared store only costs cache misses. They are unshared `Sym`s ([`Sym::new_unshared`]):
 //! the same header and text, copied into per-thread blocks and tagged, compared by hash and
-//! text instead of by pointer.
+//! text instead of by pointer. A command that only counts distinct messages keeps a digest of
+//! each id instead of its text ([`Sym::new_digest`]).
 //!
 //! The store is process-wide and only grows: a command reads its evidence once and exits (see
 //! `cmd::release`). Its size is the distinct text of the evidence plus the text of every
@@ -232,6 +233,30 @@ impl Sym {
         }
         let hash = hash_text(s);
         let header = UNSHARED.with_borrow_mut(|b| b.store(hash, s));
+        Sym(header.map_addr(|a| a | UNSHARED_TAG))
+    }
+
+    /// An unshared `Sym` that stands for `s` by a 127-bit digest instead of holding its text,
+    /// for values that are only counted, never shown (message ids in `contexts` and
+    /// `sessions`): its hash is `s`'s hash (63 bits, as [`Sym::new_unshared`] stores), its
+    /// text the 16 hex digits of a second hash of `s` with other seeds, so it takes 32 bytes
+    /// whatever the length of `s`. Digests of equal texts are equal; of two different texts,
+    /// equal with a probability of about 2^-127 (ids are not secret and the seeds are fixed,
+    /// so ids made on purpose to collide are not ruled out: the commands that list messages
+    /// keep their text). Digests are compared with digests only, never with a `Sym` of text.
+    pub fn new_digest(s: &str) -> Sym {
+        if s.is_empty() {
+            return Sym::EMPTY;
+        }
+        static SECOND: LazyLock<ahash::RandomState> =
+            LazyLock::new(|| ahash::RandomState::with_seeds(0xd16e57, 0x5ec0bd, 0x1d5, 0x7e77));
+        let second = SECOND.hash_one(s.as_bytes());
+        let mut hex = [0u8; 16];
+        for (i, d) in hex.iter_mut().enumerate() {
+            *d = b"0123456789abcdef"[(second >> (60 - 4 * i)) as usize & 0xf];
+        }
+        let text = std::str::from_utf8(&hex).expect("hex digits are ASCII");
+        let header = UNSHARED.with_borrow_mut(|b| b.store(hash_text(s), text));
         Sym(header.map_addr(|a| a | UNSHARED_TAG))
     }
 
@@ -496,6 +521,37 @@ mod tests {
         assert_eq!(a.as_str(), "<m1@contoso.com>");
         let set: std::collections::HashSet<Sym> = [a, b, shared, other].into_iter().collect();
         assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn digests_stand_for_their_text() {
+        let a = Sym::new_digest("m1@contoso.com");
+        let b = Sym::new_digest(&String::from("m1@contoso.com"));
+        assert!(a.is_unshared() && !std::ptr::eq(a.as_str(), b.as_str()));
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
+        assert_eq!(a.hash_value(), Sym::new("m1@contoso.com").hash_value());
+        assert_eq!(a.len(), 16);
+        assert!(
+            a.bytes()
+                .all(|d| d.is_ascii_hexdigit() && !d.is_ascii_uppercase())
+        );
+        assert_ne!(a.as_str(), "m1@contoso.com");
+        assert_eq!(Sym::new_digest(""), Sym::EMPTY);
+        // Distinct texts, long and short, ASCII or not: distinct digests, and the stored text
+        // (the second hash) alone is distinct too.
+        let texts: Vec<String> = (0..200_000)
+            .map(|i| match i % 3 {
+                0 => format!("m{i}@x"),
+                1 => format!("<{i:08}.{}@prod.outlook.com>", "a".repeat(i % 90)),
+                _ => format!("{}{i}", "\u{e9}".repeat(i % 5)),
+            })
+            .collect();
+        let digests: std::collections::HashSet<Sym> =
+            texts.iter().map(|t| Sym::new_digest(t)).collect();
+        assert_eq!(digests.len(), texts.len());
+        let seconds: std::collections::HashSet<&str> = digests.iter().map(|d| d.as_str()).collect();
+        assert_eq!(seconds.len(), texts.len(), "the second hash collides");
     }
 
     #[test]

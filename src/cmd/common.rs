@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::ingest::{Ingested, ingest};
 use crate::output::rows::Rows;
 use crate::output::{Format, Output};
+use crate::parse::MessageIds;
 
 pub struct Loaded {
     pub ingested: Ingested,
@@ -29,23 +30,30 @@ impl Loaded {
 
 /// Validates everything, then reads the inputs. Results default to CSV when piped.
 pub fn load(args: &AnalysisArgs) -> Result<Loaded> {
-    load_with(args, true, true)
+    load_with(args, MessageIds::Text, true)
+}
+
+/// [`load`] for a command that counts distinct messages but never shows their ids
+/// (`contexts`, `sessions`): each id is kept as a digest, not as text (see
+/// `MessageIds::Digest`).
+pub fn load_counting_messages(args: &AnalysisArgs) -> Result<Loaded> {
+    load_with(args, MessageIds::Digest, true)
 }
 
 /// [`load`] for a command that never reads message ids (`syncs`): they are checked and
 /// counted, not kept (see `JsonParser::message_ids`).
 pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
-    load_with(args, false, true)
+    load_with(args, MessageIds::Drop, true)
 }
 
 /// [`load`] for a command that reads neither message ids nor folders (`throttled`): they are
 /// checked and counted, not kept (see `ingest::Options::folders`: every field such a command
 /// reads comes before the folders in a record's order).
 pub fn load_without_folders(args: &AnalysisArgs) -> Result<Loaded> {
-    load_with(args, false, false)
+    load_with(args, MessageIds::Drop, false)
 }
 
-fn load_with(args: &AnalysisArgs, message_ids: bool, folders: bool) -> Result<Loaded> {
+fn load_with(args: &AnalysisArgs, message_ids: MessageIds, folders: bool) -> Result<Loaded> {
     let filter = crate::config::filter(&args.filter)?;
     let mut opts = crate::config::ingest_options(&args.run, false)?;
     opts.message_ids = message_ids;

@@ -20,10 +20,11 @@ Examples:
 
 Columns: the grouping keys, then first_seen, last_seen, records (bind records),
 operations (sum of OperationCount), accesses_raw and accesses (listed messages before and
-after the one-hour de-duplication), messages (distinct), folders, bytes.";
+after the one-hour de-duplication), messages (distinct; ids told apart by a 127-bit
+digest, see `messages` for the ids themselves), folders, bytes.";
 
 pub fn run(args: &ContextsArgs) -> Result<i32> {
-    let l = super::common::load(&args.common)?;
+    let l = super::common::load_counting_messages(&args.common)?;
     let by: Vec<Key> = if args.by.is_empty() {
         Key::ALL.to_vec()
     } else {

@@ -15,11 +15,11 @@ Examples:
   mailscope sessions exports/ --ioc attacker.txt -o sessions.csv
 
 Columns: mailbox, user, session_id, client_ip, client_info, first_seen, last_seen, records,
-bind_operations, sync_records, messages (distinct), accesses (after the one-hour
-de-duplication), synced_folders, logon_types, app_ids.";
+bind_operations, sync_records, messages (distinct; ids told apart by a 127-bit digest),
+accesses (after the one-hour de-duplication), synced_folders, logon_types, app_ids.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
-    let l = super::common::load(args)?;
+    let l = super::common::load_counting_messages(args)?;
     let filter = &l.filter;
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
     let found = sessions(&acc);

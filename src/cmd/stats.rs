@@ -39,7 +39,7 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     let mut opts = crate::config::ingest_options(&args.run, true)?;
     // The inventory never reads message ids or folders: they are checked and counted, not
     // kept.
-    opts.message_ids = false;
+    opts.message_ids = crate::parse::MessageIds::Drop;
     opts.folders = false;
     let ing = ingest(&inputs, &opts)?;
     let code = super::report_skipped(&ing, &args.run);

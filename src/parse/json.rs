@@ -167,15 +167,31 @@ pub fn is_unterminated(bytes: &[u8]) -> bool {
     strings.in_string() || depth > 0
 }
 
+/// What a parser keeps of each listed message's InternetMessageId. The items are checked and
+/// counted in every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageIds {
+    /// The normalized id's text, for the commands that print ids.
+    Text,
+    /// A 127-bit digest of the normalized id instead of its text (see [`Sym::new_digest`]):
+    /// for the commands that only count distinct messages (`contexts`, `sessions`). Equal
+    /// ids give equal digests; two different ids share one with a probability of 2^-127.
+    /// It saves storing the text of every listed id (about 100 bytes each).
+    ///
+    /// [`Sym::new_digest`]: crate::sym::Sym::new_digest
+    Digest,
+    /// Nothing: the ids are empty (`stats`, `syncs`, `throttled`).
+    Drop,
+}
+
 /// A simd-json parser whose buffers are reused from record to record. Nested JSON (AuditData
 /// held as a string, Sentinel's `Folders` string) is parsed by a child parser, also reused.
 pub struct JsonParser {
     /// How to read ambiguous locale dates (`5/6/2024`); `None`: such a date is malformed.
     pub date_order: Option<crate::parse::fields::DateOrder>,
-    /// Keep the InternetMessageId of each listed message (true by default). A command that
-    /// never reads them (`stats`) turns this off: the items are still checked and counted,
-    /// with an empty id, which saves the copy of every id.
-    pub message_ids: bool,
+    /// What to keep of each listed message's InternetMessageId ([`MessageIds::Text`] by
+    /// default).
+    pub message_ids: MessageIds,
     buf: Vec<u8>,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
@@ -192,7 +208,7 @@ impl JsonParser {
     pub fn new() -> Self {
         JsonParser {
             date_order: None,
-            message_ids: true,
+            message_ids: MessageIds::Text,
             buf: Vec::new(),
             buffers: Buffers::new(4096),
             tape: None,

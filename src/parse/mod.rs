@@ -11,7 +11,7 @@
 pub mod fields;
 mod json;
 
-pub use json::{JsonParser, Malformed, MalformedKind, is_unterminated};
+pub use json::{JsonParser, Malformed, MalformedKind, MessageIds, is_unterminated};
 
 use crate::model::{AccessType, Folder, Item, MAIL_ITEMS_ACCESSED, MailAccess, Record, RecordId};
 use crate::sym::Sym;
@@ -522,8 +522,12 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     let id_text = text(a.id);
     let id = ascii_lower(id_text.trim_ws());
     // A record without an id is told apart by a digest of all its content, message ids
-    // included: those are kept for the digest even when the parser drops them.
-    let keep_ids = parser.message_ids || id.is_empty();
+    // included: their text is kept for the digest whatever the parser keeps, so the record
+    // gets the same digest (and so the same de-duplication) in every command.
+    let keep_ids = match id.is_empty() {
+        true => MessageIds::Text,
+        false => parser.message_ids,
+    };
     let mail = if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
         match build_mail(&a, parser, keep_ids) {
             Ok(m) => Some(m),
@@ -586,20 +590,23 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         // No record id: de-duplicate by content instead.
         let digest = fnv1a(format!("{record:?}").as_bytes(), 0);
         record.id = RecordId::Text(format!("~{digest:016x}").into());
-        if !parser.message_ids {
-            drop_message_ids(&mut record);
-        }
+        keep_message_ids(&mut record, parser.message_ids);
     }
     Outcome::Record(record)
 }
 
-/// Empties the InternetMessageId of every listed message of `record` (what parsing with
-/// [`JsonParser::message_ids`] off gives).
-pub fn drop_message_ids(record: &mut Record) {
+/// Turns the InternetMessageId text of every listed message of `record` into what parsing
+/// with [`JsonParser::message_ids`] set to `what` gives: the text, its digest, or nothing.
+pub fn keep_message_ids(record: &mut Record, what: MessageIds) {
+    let to: fn(Sym) -> Sym = match what {
+        MessageIds::Text => return,
+        MessageIds::Digest => |id| Sym::new_digest(&id),
+        MessageIds::Drop => |_| Sym::EMPTY,
+    };
     if let Some(m) = record.mail.as_deref_mut() {
         for f in &mut m.folders {
             for it in &mut f.items {
-                it.internet_message_id = Sym::EMPTY;
+                it.internet_message_id = to(it.internet_message_id);
             }
         }
     }
@@ -679,7 +686,7 @@ fn ipv4_before_port(raw: &str) -> Option<&str> {
 fn build_mail<'a>(
     a: &Slots<'a>,
     parser: &mut JsonParser,
-    keep_ids: bool,
+    keep_ids: MessageIds,
 ) -> Result<(MailAccess, MailTexts<'a>), Malformed> {
     let mut access = AccessType::Unknown;
     let mut throttled = false;
@@ -864,7 +871,7 @@ fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) {
 fn collect_folders(
     f: Field<'_>,
     parser: &mut JsonParser,
-    keep_ids: bool,
+    keep_ids: MessageIds,
     out: &mut Vec<Folder>,
 ) -> Result<(), Malformed> {
     match f {
@@ -912,12 +919,17 @@ fn collect_folders(
     }
 }
 
-/// The unshared `Sym` of a message id's core (see [`message_id_core`]), lowercased like
-/// [`normalize_message_id_cow`]; ASCII ids (all real ones) through a reused buffer instead of
-/// a new string each.
-fn message_id_sym(core: &str) -> Sym {
+/// What is kept of a message id's core (see [`message_id_core`]), lowercased like
+/// [`normalize_message_id_cow`]: its unshared `Sym`, its digest, or nothing. ASCII ids (all
+/// real ones) are lowercased in a reused buffer instead of a new string each.
+fn message_id_sym(core: &str, keep: MessageIds) -> Sym {
+    let sym = match keep {
+        MessageIds::Text => Sym::new_unshared,
+        MessageIds::Digest => Sym::new_digest,
+        MessageIds::Drop => return Sym::EMPTY,
+    };
     if !core.is_ascii() {
-        return Sym::new_unshared(&core.to_lowercase());
+        return sym(&core.to_lowercase());
     }
     thread_local! {
         static LOWER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
@@ -926,12 +938,12 @@ fn message_id_sym(core: &str) -> Sym {
         buf.clear();
         buf.push_str(core);
         buf.make_ascii_lowercase();
-        Sym::new_unshared(buf)
+        sym(buf)
     })
 }
 
-/// A folder object with its listed messages (their ids empty unless `keep_ids`).
-fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
+/// A folder object with its listed messages (their ids kept as `keep_ids` says).
+fn folder_from_object(o: Obj<'_>, keep_ids: MessageIds) -> Result<Folder, Malformed> {
     let mut folder = Folder::default();
     let mut err = None;
     // Interned together once the object is read (see `Sym::new_all`).
@@ -952,10 +964,7 @@ fn folder_from_object(o: Obj<'_>, keep_ids: bool) -> Result<Folder, Malformed> {
                             "InternetMessageId" | "internetMessageId" => {
                                 let raw = iv.text_or_empty();
                                 let id = message_id_core(&raw);
-                                imid = (!id.is_empty()).then(|| match keep_ids {
-                                    true => message_id_sym(id),
-                                    false => Sym::EMPTY,
-                                });
+                                imid = (!id.is_empty()).then(|| message_id_sym(id, keep_ids));
                             }
                             "SizeInBytes" | "sizeInBytes" => size = iv.as_u64(),
                             _ => {}
@@ -1020,9 +1029,9 @@ mod tests {
     use super::*;
     use crate::analyze::testutil::{bind, record, record_with};
 
-    fn parse_without_ids(v: &serde_json::Value) -> Record {
+    fn parse_keeping(v: &serde_json::Value, ids: MessageIds) -> Record {
         let mut parser = JsonParser::new();
-        parser.message_ids = false;
+        parser.message_ids = ids;
         record_with(v, &mut parser)
     }
 
@@ -1135,12 +1144,15 @@ mod tests {
             proptest::prop_assert_eq!(KEY_TABLE.find(&changed), key_by_search(&changed));
         }
 
-        /// The message-id fast path stores what `normalize_message_id_cow` gives, for any
-        /// text (ASCII or not).
+        /// The message-id fast path stores what `normalize_message_id_cow` gives, or its
+        /// digest, for any text (ASCII or not).
         #[test]
         fn message_id_sym_is_the_normalized_id(raw in "\\PC{0,40}|[ <>a-zA-Z0-9@._-]{0,40}") {
             let want = normalize_message_id_cow(&raw);
-            proptest::prop_assert_eq!(message_id_sym(message_id_core(&raw)).as_str(), &*want);
+            let core = message_id_core(&raw);
+            proptest::prop_assert_eq!(message_id_sym(core, MessageIds::Text).as_str(), &*want);
+            proptest::prop_assert_eq!(message_id_sym(core, MessageIds::Digest), Sym::new_digest(&want));
+            proptest::prop_assert_eq!(message_id_sym(core, MessageIds::Drop), Sym::EMPTY);
         }
 
         /// A client IP's pair is its normalized form and its text as written, whether it is
@@ -1194,8 +1206,8 @@ mod tests {
     }
 
     /// A record without an id is known by a digest of its content, message ids included,
-    /// also when the parser drops the ids: records that differ only in their messages stay
-    /// two records, with the ids the full parse gives them.
+    /// also when the parser drops the ids or keeps only their digests: records that differ
+    /// only in their messages stay two records, with the ids the full parse gives them.
     #[test]
     fn records_without_id_keep_their_digest_without_message_ids() {
         let t = "2024-03-04T10:00:00";
@@ -1207,9 +1219,12 @@ mod tests {
         let (full_a, full_b) = (record(&a), record(&b));
         assert_ne!(full_a.id, full_b.id);
         for (v, full) in [(&a, full_a), (&b, full_b)] {
-            let mut expected = full;
-            drop_message_ids(&mut expected);
-            assert_eq!(parse_without_ids(v), expected);
+            for ids in [MessageIds::Digest, MessageIds::Drop] {
+                let mut expected = full.clone();
+                keep_message_ids(&mut expected, ids);
+                assert_ne!(expected, full, "{ids:?} changes the ids");
+                assert_eq!(parse_keeping(v, ids), expected, "{ids:?}");
+            }
         }
     }
 }

@@ -291,39 +291,107 @@ fn all_samples_together() {
     );
 }
 
-/// Reading without message ids (what `stats` does) gives every sample's records, duplicates
-/// and malformed places unchanged, with only the message ids empty.
+/// Reading with digests of the message ids (what `contexts` does) or without them (what
+/// `stats` does) gives every sample's records, duplicates and malformed places unchanged, with
+/// only the message ids turned into digests or emptied.
 #[test]
 fn all_samples_without_message_ids() {
+    use mailscope::parse::MessageIds;
     let paths = sample_paths();
     let with = ingest_with(&paths, &opts(2, 1 << 20));
-    let without = ingest_with(
-        &paths,
-        &mailscope::ingest::Options {
-            message_ids: false,
-            ..opts(2, 1 << 20)
-        },
-    );
-    let listed = |i: &Ingested| {
+    let ids = |i: &Ingested| -> BTreeSet<String> {
         i.records
             .iter()
             .filter_map(|r| r.mail.as_deref())
             .flat_map(|m| m.items())
-            .filter(|(_, it)| !it.internet_message_id.is_empty())
-            .count()
+            .map(|(_, it)| it.internet_message_id.to_string())
+            .collect()
     };
-    assert!(listed(&with) > 0, "the samples list message ids");
-    assert_eq!(listed(&without), 0, "no message id kept");
-    let mut expected = with.records.clone();
-    for r in &mut expected {
-        mailscope::parse::drop_message_ids(r);
+    let texts = ids(&with);
+    assert!(texts.len() > 1, "the samples list message ids");
+    for kept in [MessageIds::Digest, MessageIds::Drop] {
+        let other = ingest_with(
+            &paths,
+            &mailscope::ingest::Options {
+                message_ids: kept,
+                ..opts(2, 1 << 20)
+            },
+        );
+        let want: BTreeSet<String> = match kept {
+            MessageIds::Drop => [String::new()].into(),
+            _ => texts
+                .iter()
+                .map(|t| Sym::new_digest(t).to_string())
+                .collect(),
+        };
+        assert_eq!(ids(&other), want, "{kept:?}");
+        let mut expected = with.records.clone();
+        for r in &mut expected {
+            mailscope::parse::keep_message_ids(r, kept);
+        }
+        assert_eq!(other.records, expected, "{kept:?}");
+        assert_eq!(
+            (other.read, other.duplicates, &other.malformed),
+            (with.read, with.duplicates, &with.malformed)
+        );
+        assert_eq!(malformed_lines(&other), malformed_lines(&with));
     }
-    assert_eq!(without.records, expected);
-    assert_eq!(
-        (without.read, without.duplicates, &without.malformed),
-        (with.read, with.duplicates, &with.malformed)
+}
+
+/// Counting messages by their digests (what `contexts` and `sessions` read) gives the counts
+/// of their text, over every sample and a generated export with an attacker, grouped by
+/// every key and by fewer.
+#[test]
+fn contexts_and_sessions_count_the_same_by_digest() {
+    use mailscope::analyze::access::Accesses;
+    use mailscope::analyze::contexts::{Key, contexts};
+    use mailscope::analyze::sessions::sessions;
+    use mailscope::generate::{GenerateOptions, generate};
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = Vec::new();
+    let gen_opts = GenerateOptions {
+        size: 6_000_000,
+        seed: 5,
+        attacker: true,
+        ..GenerateOptions::default()
+    };
+    generate(&gen_opts, &mut data).unwrap();
+    let generated = dir.path().join("generated.ndjson");
+    std::fs::write(&generated, &data).unwrap();
+    let mut paths = sample_paths();
+    paths.push(generated);
+    let text = ingest_with(&paths, &opts(2, 1 << 20));
+    let digest = ingest_with(
+        &paths,
+        &mailscope::ingest::Options {
+            message_ids: mailscope::parse::MessageIds::Digest,
+            ..opts(2, 1 << 20)
+        },
     );
-    assert_eq!(malformed_lines(&without), malformed_lines(&with));
+    let (a, b) = (
+        Accesses::build(&text.records, |_| true),
+        Accesses::build(&digest.records, |_| true),
+    );
+    assert!(a.items.len() > 5_000, "{}", a.items.len());
+    // The first row that differs, rather than thousands of rows.
+    fn same<T: PartialEq + std::fmt::Debug>(got: &[T], want: &[T], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: rows");
+        if let Some((g, w)) = got.iter().zip(want).find(|(g, w)| g != w) {
+            panic!("{what}: by digest\n{g:?}\nby text\n{w:?}");
+        }
+    }
+    let s = sessions(&a);
+    assert!(s.iter().any(|s| s.messages > 1));
+    same(&sessions(&b), &s, "sessions");
+    for by in [&Key::ALL[..], &[Key::Mailbox, Key::Ip], &[Key::Session]] {
+        let rows = contexts(a.clone(), by);
+        assert!(rows.iter().any(|r| r.messages > 1), "{by:?}");
+        same(
+            &contexts(b.clone(), by),
+            &rows,
+            &format!("contexts by {by:?}"),
+        );
+    }
 }
 
 /// Reading without folders (what `stats` and `throttled` do) changes nothing the inventory
@@ -351,7 +419,7 @@ fn inventory_and_throttling_are_the_same_without_folders() {
         &paths,
         &mailscope::ingest::Options {
             folders: false,
-            message_ids: false,
+            message_ids: mailscope::parse::MessageIds::Drop,
             ..opts(2, 1 << 20)
         },
     );
