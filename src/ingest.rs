@@ -21,7 +21,7 @@ use crate::input::frame::{
     split_lines, trim_record,
 };
 use crate::input::sniff::{self, Container};
-use crate::model::Record;
+use crate::model::{Nanos, Record, RecordId};
 use crate::parse::{
     JsonParser, Malformed, MalformedKind, Obj, Outcome, normalize_object, normalize_top,
 };
@@ -121,12 +121,40 @@ impl MalformedAt {
     }
 }
 
-/// Everything ingest found: the unique well-formed records and the accounting of the rest.
-#[derive(Debug, Default)]
-pub struct Ingested {
+/// What ingest keeps of each unique record: the record itself, or a smaller form of it for a
+/// command that reads only some of its fields (`stats`: see
+/// `analyze::inventory::InventoryRecord`), made as each record is parsed, so that memory
+/// grows by the smaller form only.
+///
+/// Copies of one record id that differ keep the smallest copy; for the same copy to be kept
+/// whatever is kept of it, the order of the smaller form must be the order of the records it
+/// comes from: `from_record(a) < from_record(b)` only when `a < b`. A form made of a prefix of
+/// `Record`'s fields, in their order, is such a form.
+pub trait Kept: Ord + Send + Sync + Sized {
+    fn from_record(r: Record) -> Self;
+    fn id(&self) -> &RecordId;
+    fn time(&self) -> Nanos;
+}
+
+impl Kept for Record {
+    fn from_record(r: Record) -> Self {
+        r
+    }
+    fn id(&self) -> &RecordId {
+        &self.id
+    }
+    fn time(&self) -> Nanos {
+        self.time
+    }
+}
+
+/// Everything ingest found: the unique well-formed records (or what is kept of them, see
+/// [`Kept`]) and the accounting of the rest.
+#[derive(Debug)]
+pub struct Ingested<T = Record> {
     pub files: Vec<FileReport>,
     /// Unique well-formed records, sorted by (time, id).
-    pub records: Vec<Record>,
+    pub records: Vec<T>,
     /// All records read: `records.len() + duplicates + malformed`.
     pub read: u64,
     pub duplicates: u64,
@@ -135,7 +163,20 @@ pub struct Ingested {
     pub malformed_examples: Vec<MalformedAt>,
 }
 
-impl Ingested {
+impl<T> Default for Ingested<T> {
+    fn default() -> Self {
+        Ingested {
+            files: Vec::new(),
+            records: Vec::new(),
+            read: 0,
+            duplicates: 0,
+            malformed: BTreeMap::new(),
+            malformed_examples: Vec::new(),
+        }
+    }
+}
+
+impl<T> Ingested<T> {
     pub fn malformed_total(&self) -> u64 {
         self.malformed.values().sum()
     }
@@ -166,8 +207,7 @@ struct Work {
 }
 
 /// A worker's result for one piece of work.
-#[derive(Default)]
-struct Partial {
+struct Partial<T> {
     file: usize,
     seq: u64,
     /// Line numbers in `examples` count from the start of this piece (NDJSON) rather than
@@ -175,14 +215,28 @@ struct Partial {
     relative: bool,
     lines: u64,
     raw: u64,
-    records: Vec<Record>,
+    records: Vec<T>,
     malformed: [u64; MalformedKind::ALL.len()],
     examples: Vec<(u64, Malformed)>,
     /// Drop each record's folders as it is parsed (see [`Options::folders`]).
     drop_folders: bool,
 }
 
-impl Partial {
+impl<T: Kept> Partial<T> {
+    fn new(work: &Work, drop_folders: bool) -> Self {
+        Partial {
+            file: work.file,
+            seq: work.seq,
+            relative: false,
+            lines: 0,
+            raw: 0,
+            records: Vec::new(),
+            malformed: [0; MalformedKind::ALL.len()],
+            examples: Vec::new(),
+            drop_folders,
+        }
+    }
+
     fn malformed(&mut self, line: u64, m: Malformed, max_examples: usize) {
         self.raw += 1;
         let k = m.kind as usize;
@@ -199,7 +253,7 @@ impl Partial {
                 if self.drop_folders {
                     crate::parse::drop_folders(&mut r);
                 }
-                self.records.push(r);
+                self.records.push(T::from_record(r));
             }
             Outcome::Malformed(m) => self.malformed(line, m, max_examples),
         }
@@ -231,13 +285,8 @@ impl Worker {
         }
     }
 
-    fn process(&mut self, work: Work, free: &Sender<Vec<u8>>) -> Partial {
-        let mut p = Partial {
-            file: work.file,
-            seq: work.seq,
-            drop_folders: self.drop_folders,
-            ..Partial::default()
-        };
+    fn process<T: Kept>(&mut self, work: Work, free: &Sender<Vec<u8>>) -> Partial<T> {
+        let mut p = Partial::new(&work, self.drop_folders);
         match work.payload {
             Payload::Mapped(map, range, file_map) => {
                 p.relative = true;
@@ -264,7 +313,7 @@ impl Worker {
     }
 
     /// NDJSON: copies each line into a padded buffer and parses it there, in place.
-    fn lines(&mut self, bytes: &[u8], p: &mut Partial) {
+    fn lines<T: Kept>(&mut self, bytes: &[u8], p: &mut Partial<T>) {
         let Worker {
             chunk,
             parser,
@@ -318,7 +367,7 @@ impl Worker {
         p.lines = line;
     }
 
-    fn values(&mut self, batch: &ValueBatch, p: &mut Partial) {
+    fn values<T: Kept>(&mut self, batch: &ValueBatch, p: &mut Partial<T>) {
         for v in &batch.values {
             match v {
                 Framed::TooLong { line, len } => {
@@ -348,7 +397,7 @@ impl Worker {
         }
     }
 
-    fn rows(&mut self, batch: &RowBatch, p: &mut Partial) {
+    fn rows<T: Kept>(&mut self, batch: &RowBatch, p: &mut Partial<T>) {
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         for row in &batch.rows {
             match &row.cells {
@@ -698,6 +747,11 @@ fn shape_of(c: &Container, head: &[u8]) -> String {
 
 /// Reads every input and returns the unique records and the accounting.
 pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
+    ingest_as(inputs, opts)
+}
+
+/// [`ingest`], keeping `T` of each unique record (see [`Kept`]).
+pub fn ingest_as<T: Kept>(inputs: &[InputPath], opts: &Options) -> Result<Ingested<T>> {
     let threads = opts.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -715,7 +769,7 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
     let (tx, rx) = bounded::<Work>(threads * 2);
     let (free_tx, free_rx) = bounded::<Vec<u8>>(threads * 2 + 2);
     let stop = AtomicBool::new(false);
-    let partials = Mutex::new(Vec::<Partial>::new());
+    let partials = Mutex::new(Vec::<Partial<T>>::new());
     let read_phase = crate::progress::Phase::start("read and parse");
 
     let reports = std::thread::scope(|scope| {
@@ -786,12 +840,12 @@ pub fn ingest(inputs: &[InputPath], opts: &Options) -> Result<Ingested> {
     Ok(out)
 }
 
-fn merge(
+fn merge<T: Kept>(
     mut files: Vec<FileReport>,
-    mut partials: Vec<Partial>,
+    mut partials: Vec<Partial<T>>,
     opts: &Options,
     pool: &rayon::ThreadPool,
-) -> Ingested {
+) -> Ingested<T> {
     partials.sort_by_key(|p| (p.file, p.seq));
     let mut out = Ingested::default();
     let mut examples = Vec::new();
@@ -847,9 +901,9 @@ fn merge(
 /// De-duplicates records by id; keeps the smallest copy of each. The ids are numbered in
 /// parallel (sharded maps, see [`first_occurrence_ids`]); the records themselves are moved
 /// once, into the result, and never copied.
-fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
+fn dedup<T: Kept>(parts: Vec<Vec<T>>) -> (Vec<T>, u64) {
     let mut records = crate::flat::concat(parts);
-    let (ids, firsts) = first_occurrence_ids(&records, |r| &r.id);
+    let (ids, firsts) = first_occurrence_ids(&records, |r| r.id());
     let duplicates = (records.len() - firsts.len()) as u64;
     // The smallest copy of each id: only duplicates are compared.
     let mut best = firsts;
@@ -865,7 +919,7 @@ fn dedup(parts: Vec<Vec<Record>>) -> (Vec<Record>, u64) {
         at += 1;
         keep
     });
-    records.par_sort_unstable_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    records.par_sort_unstable_by(|a, b| (a.time(), a.id()).cmp(&(b.time(), b.id())));
     (records, duplicates)
 }
 

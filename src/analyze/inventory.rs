@@ -1,9 +1,10 @@
 //! The evidence inventory (`mailscope stats`): what was read, what it holds, and what is
 //! missing or suspicious, before any investigation starts.
 
-use crate::ingest::{FileReport, Ingested, MalformedAt};
-use crate::model::{AccessType, Nanos};
+use crate::ingest::{FileReport, Ingested, Kept, MalformedAt};
+use crate::model::{AccessType, Nanos, Record, RecordId};
 use crate::parse::fields::format_time;
+use crate::sym::Sym;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,11 +69,70 @@ pub struct Inventory {
     pub notes: Vec<String>,
 }
 
+/// The fields of a record the inventory reads, in `Record`'s order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fields {
+    pub time: Nanos,
+    pub operation: Sym,
+    pub user: Sym,
+    pub mailbox: Sym,
+    /// MailItemsAccessed records only: how the mail was read, and `IsThrottled`.
+    pub mail: Option<(AccessType, bool)>,
+}
+
+/// A record the inventory can read.
+pub trait Inventoried {
+    fn fields(&self) -> Fields;
+}
+
+impl Inventoried for Record {
+    fn fields(&self) -> Fields {
+        Fields {
+            time: self.time,
+            operation: self.operation,
+            user: self.user,
+            mailbox: self.mailbox,
+            mail: self.mail.as_deref().map(|m| (m.access, m.throttled)),
+        }
+    }
+}
+
+/// What `stats` keeps of each unique record (see [`Kept`]): its id and the fields the
+/// inventory reads, 64 bytes, made as each record is parsed. Its fields are a prefix of
+/// `Record`'s, in their order, so it is ordered like the records it comes from, and the
+/// copy of a duplicated id that is kept is the one the full records would keep.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InventoryRecord {
+    pub id: RecordId,
+    pub fields: Fields,
+}
+
+impl Kept for InventoryRecord {
+    fn from_record(r: Record) -> Self {
+        InventoryRecord {
+            fields: r.fields(),
+            id: r.id,
+        }
+    }
+    fn id(&self) -> &RecordId {
+        &self.id
+    }
+    fn time(&self) -> Nanos {
+        self.fields.time
+    }
+}
+
+impl Inventoried for InventoryRecord {
+    fn fields(&self) -> Fields {
+        self.fields
+    }
+}
+
 fn span(first: Option<Nanos>, last: Option<Nanos>) -> (Option<String>, Option<String>) {
     (first.map(format_time), last.map(format_time))
 }
 
-pub fn inventory(ing: &Ingested) -> Inventory {
+pub fn inventory<T: Inventoried>(ing: &Ingested<T>) -> Inventory {
     let mut by_operation: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_access: BTreeMap<String, u64> = BTreeMap::new();
     let mut mailboxes: BTreeMap<&str, MailboxSummary> = BTreeMap::new();
@@ -82,19 +142,19 @@ pub fn inventory(ing: &Ingested) -> Inventory {
     let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
     let (mut mia, mut throttled) = (0u64, 0u64);
     let (mut mia_first, mut mia_last): (Option<Nanos>, Option<Nanos>) = (None, None);
-    for r in &ing.records {
-        *by_operation.entry(&r.operation).or_default() += 1;
+    for r in ing.records.iter().map(T::fields) {
+        *by_operation.entry(r.operation.as_str()).or_default() += 1;
         *per_hour
             .entry(r.time.div_euclid(3_600_000_000_000))
             .or_default() += 1;
         if !r.mailbox.is_empty() {
-            accounts.insert(&r.mailbox);
+            accounts.insert(r.mailbox.as_str());
         }
         if r.user.contains('@') {
-            accounts.insert(&r.user);
+            accounts.insert(r.user.as_str());
         }
         if !r.user.is_empty() {
-            let u = users.entry(&r.user).or_insert_with(|| UserSummary {
+            let u = users.entry(r.user.as_str()).or_insert_with(|| UserSummary {
                 user: r.user.to_string(),
                 records: 0,
                 mail_items_accessed: 0,
@@ -102,14 +162,16 @@ pub fn inventory(ing: &Ingested) -> Inventory {
             u.records += 1;
             u.mail_items_accessed += r.mail.is_some() as u64;
         }
-        let Some(m) = &r.mail else { continue };
+        let Some((access, is_throttled)) = r.mail else {
+            continue;
+        };
         mia += 1;
-        throttled += m.throttled as u64;
+        throttled += is_throttled as u64;
         mia_first = Some(mia_first.map_or(r.time, |t| t.min(r.time)));
         mia_last = Some(mia_last.map_or(r.time, |t| t.max(r.time)));
-        *by_access.entry(m.access.to_string()).or_default() += 1;
+        *by_access.entry(access.to_string()).or_default() += 1;
         let mb = mailboxes
-            .entry(&r.mailbox)
+            .entry(r.mailbox.as_str())
             .or_insert_with(|| MailboxSummary {
                 mailbox: r.mailbox.to_string(),
                 mail_items_accessed: 0,
@@ -121,13 +183,15 @@ pub fn inventory(ing: &Ingested) -> Inventory {
                 last_time: String::new(),
             });
         mb.mail_items_accessed += 1;
-        match m.access {
+        match access {
             AccessType::Bind => mb.bind += 1,
             AccessType::Sync => mb.sync += 1,
             AccessType::Unknown => mb.unknown_access += 1,
         }
-        mb.throttled += m.throttled as u64;
-        let t = mb_times.entry(&r.mailbox).or_insert((r.time, r.time));
+        mb.throttled += is_throttled as u64;
+        let t = mb_times
+            .entry(r.mailbox.as_str())
+            .or_insert((r.time, r.time));
         t.0 = t.0.min(r.time);
         t.1 = t.1.max(r.time);
     }
@@ -164,8 +228,8 @@ pub fn inventory(ing: &Ingested) -> Inventory {
     }
 
     let (first_time, last_time) = span(
-        ing.records.first().map(|r| r.time),
-        ing.records.last().map(|r| r.time),
+        ing.records.first().map(|r| r.fields().time),
+        ing.records.last().map(|r| r.fields().time),
     );
     let (mia_first_s, mia_last_s) = span(mia_first, mia_last);
     let unique = ing.records.len() as u64;
@@ -220,5 +284,57 @@ pub fn inventory(ing: &Ingested) -> Inventory {
         capped_export_signs: caps,
         files: ing.files.clone(),
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testutil::{bind, record};
+
+    /// One record id, with the fields the inventory reads (and one it does not) taken from
+    /// small sets, so that many pairs differ in one field only.
+    fn copy(choice: [usize; 7]) -> Record {
+        let [time, op, user, mailbox, access, throttled, ip] = choice;
+        let t = ["2024-05-06T10:00:00", "2024-05-06T09:00:00"][time % 2];
+        let mut v = bind(
+            "r1",
+            t,
+            ["1.2.3.4", "5.6.7.8"][ip % 2],
+            "s1",
+            "\\Inbox",
+            &["m@x"],
+        );
+        v["Operation"] = ["MailItemsAccessed", "Send", "mailitemsaccessed"][op % 3].into();
+        v["UserId"] = ["a@x", "b@x", ""][user % 3].into();
+        v["MailboxOwnerUPN"] = ["a@x", "c@x"][mailbox % 2].into();
+        v["OperationProperties"][0]["Value"] = ["Bind", "Sync", "Other"][access % 3].into();
+        v["OperationProperties"][1]["Value"] = ["False", "True"][throttled % 2].into();
+        record(&v)
+    }
+
+    proptest::proptest! {
+        /// What `stats` keeps of two copies of one record id is ordered like the copies
+        /// whenever it differs, so de-duplication keeps the same copy either way; and it
+        /// gives the inventory the same fields.
+        #[test]
+        fn inventory_records_are_ordered_like_records(
+            a in proptest::array::uniform7(0usize..6),
+            b in proptest::array::uniform7(0usize..6),
+        ) {
+            let (a, b) = (copy(a), copy(b));
+            let (ka, kb) = (InventoryRecord::from_record(a.clone()), InventoryRecord::from_record(b.clone()));
+            if ka != kb {
+                proptest::prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            }
+            proptest::prop_assert_eq!(ka.fields(), a.fields());
+            proptest::prop_assert_eq!(&ka.id, &a.id);
+        }
+    }
+
+    /// The kept form is the size the README gives per record.
+    #[test]
+    fn inventory_record_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<InventoryRecord>(), 64);
     }
 }

@@ -38,7 +38,7 @@ pub fn release<T>(t: T) {
 
 /// Prints what was skipped on stderr: the first malformed records with their place, files
 /// that could not be read, and a summary line. Returns the exit code the run earned.
-pub fn report_skipped(ing: &Ingested, run: &RunArgs) -> i32 {
+pub fn report_skipped<T>(ing: &Ingested<T>, run: &RunArgs) -> i32 {
     let mut err = std::io::stderr().lock();
     use std::io::Write;
     for f in ing.files.iter().filter(|f| f.error.is_some()) {

@@ -5,10 +5,10 @@
 //! duplicates and malformed records (with their places); which accounts have no
 //! MailItemsAccessed records (maybe not audited); and whether an export looks capped.
 
-use crate::analyze::inventory::{Inventory, inventory};
+use crate::analyze::inventory::{Inventory, InventoryRecord, inventory};
 use crate::cli::StatsArgs;
 use crate::error::{Error, Result};
-use crate::ingest::ingest;
+use crate::ingest::ingest_as;
 use crate::output::table::Table;
 use crate::output::{Format, Output};
 use std::io::Write;
@@ -41,7 +41,8 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     // kept.
     opts.message_ids = crate::parse::MessageIds::Drop;
     opts.folders = false;
-    let ing = ingest(&inputs, &opts)?;
+    // Only what the inventory reads is kept of each record, as it is parsed.
+    let ing = ingest_as::<InventoryRecord>(&inputs, &opts)?;
     let code = super::report_skipped(&ing, &args.run);
     let inv = inventory(&ing);
     let mut out = out;

@@ -435,6 +435,24 @@ fn inventory_and_throttling_are_the_same_without_folders() {
     assert!(with.duplicates > 0 && inventory(&with).throttled_records > 0);
     let json = |i: &Ingested| serde_json::to_string_pretty(&inventory(i)).unwrap();
     assert_eq!(json(&without), json(&with));
+    // What `stats` keeps of each record, as it is parsed: the same inventory.
+    use mailscope::analyze::inventory::InventoryRecord;
+    let inputs: Vec<_> = paths
+        .iter()
+        .cloned()
+        .map(mailscope::input::InputPath::File)
+        .collect();
+    let stats_opts = mailscope::ingest::Options {
+        folders: false,
+        message_ids: mailscope::parse::MessageIds::Drop,
+        ..opts(2, 1 << 20)
+    };
+    let kept = mailscope::ingest::ingest_as::<InventoryRecord>(&inputs, &stats_opts).unwrap();
+    assert_eq!(kept.records.len(), with.records.len());
+    assert_eq!(
+        serde_json::to_string_pretty(&inventory(&kept)).unwrap(),
+        json(&with)
+    );
     // What `throttled` reads: the windows, and each throttled record's fields.
     use mailscope::analyze::throttle::windows;
     assert!(!windows(&with.records).is_empty());
