@@ -43,6 +43,7 @@ pub fn load_counting_messages(args: &AnalysisArgs) -> Result<Loaded> {
 /// [`load`] for a command that never reads message ids (`syncs`): they are checked and
 /// counted, not kept (see `JsonParser::message_ids`).
 pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
+    super::free_memory_at_once();
     load_with(args, MessageIds::Drop, true)
 }
 
@@ -50,6 +51,7 @@ pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
 /// checked and counted, not kept (see `ingest::Options::folders`: every field such a command
 /// reads comes before the folders in a record's order).
 pub fn load_without_folders(args: &AnalysisArgs) -> Result<Loaded> {
+    super::free_memory_at_once();
     load_with(args, MessageIds::Drop, false)
 }
 
