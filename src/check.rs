@@ -4,9 +4,10 @@
 
 use crate::analyze::access::Accesses;
 use crate::analyze::contexts::{ContextRow, Key, contexts};
+use crate::analyze::inventory::InventoryRecord;
 use crate::analyze::messages::{MessageRow, messages};
 use crate::analyze::sessions::{SessionRow, sessions};
-use crate::ingest::{Ingested, Options, ingest};
+use crate::ingest::{Ingested, Kept, Options, ingest_as};
 use crate::input::InputPath;
 use crate::input::frame::{
     Block, BlockReader, Framed, JsonFramer, Piece, ValueBatch, frame_csv, split_lines,
@@ -162,7 +163,7 @@ pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize
     assert_eq!(rows, outcomes);
 }
 
-fn ingest_twice(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ingested {
+fn ingest_twice<T: Kept>(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ingested<T> {
     let opts = Options {
         threads,
         chunk_bytes,
@@ -176,7 +177,7 @@ fn ingest_twice(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ing
         name: "check".into(),
         bytes: bytes.clone(),
     };
-    ingest(&[input.clone(), input], &opts).expect("in-memory input cannot fail to open")
+    ingest_as(&[input.clone(), input], &opts).expect("in-memory input cannot fail to open")
 }
 
 /// What the analysis makes of `ingested` on `threads` threads: every context row (grouped by
@@ -205,12 +206,24 @@ fn analyses(
 
 /// One thread with large chunks and `threads` threads with `chunk_bytes` chunks give the same
 /// records, accounting and malformed places (the input is read twice: as two files), and the
-/// same contexts, messages and sessions.
+/// same contexts, messages and sessions; what `stats` keeps of each record (on `threads`
+/// threads) is what it makes of those records.
 pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     let bytes = Arc::new(data.to_vec());
-    let one = ingest_twice(&bytes, 1, 1 << 20);
-    let many = ingest_twice(&bytes, threads, chunk_bytes);
+    let one: Ingested = ingest_twice(&bytes, 1, 1 << 20);
+    let many: Ingested = ingest_twice(&bytes, threads, chunk_bytes);
     assert_eq!(one.records, many.records);
+    let kept: Ingested<InventoryRecord> = ingest_twice(&bytes, threads, chunk_bytes);
+    let made: Vec<InventoryRecord> = one
+        .records
+        .iter()
+        .map(|r| InventoryRecord::from_record(r.clone()))
+        .collect();
+    assert_eq!(kept.records, made, "stats keeps another copy or order");
+    assert_eq!(
+        (kept.read, kept.duplicates, &kept.malformed),
+        (one.read, one.duplicates, &one.malformed)
+    );
     assert_eq!(
         (one.read, one.duplicates, &one.malformed),
         (many.read, many.duplicates, &many.malformed)
