@@ -14,8 +14,8 @@
 //! each id instead of its text ([`Sym::new_digest`]).
 //!
 //! The store is process-wide and only grows: a command reads its evidence once and exits (see
-//! `cmd::release`). Its size is the distinct text of the evidence plus the text of every
-//! listed message id, measured in the README.
+//! `cmd::release`). Its size is the distinct text of the evidence plus the text (or digest) of
+//! every listed message id, measured in the README.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
