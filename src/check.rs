@@ -7,6 +7,7 @@ use crate::analyze::contexts::{ContextRow, Key, contexts};
 use crate::analyze::inventory::InventoryRecord;
 use crate::analyze::messages::{MessageRow, messages};
 use crate::analyze::sessions::{SessionRow, sessions};
+use crate::analyze::throttle::ThrottleRecord;
 use crate::ingest::{Ingested, Kept, Options, ingest_as};
 use crate::input::InputPath;
 use crate::input::frame::{
@@ -204,26 +205,44 @@ fn analyses(
     })
 }
 
+/// What a command keeps of each record (`T`), read on `threads` threads, is what it makes of
+/// the records `full` holds: the same copies of duplicated ids, in the same order, with the
+/// same accounting.
+fn kept_agrees<T: Kept + PartialEq + std::fmt::Debug>(
+    bytes: &Arc<Vec<u8>>,
+    threads: usize,
+    chunk_bytes: usize,
+    full: &Ingested,
+) {
+    let kept: Ingested<T> = ingest_twice(bytes, threads, chunk_bytes);
+    let made: Vec<T> = full
+        .records
+        .iter()
+        .map(|r| T::from_record(r.clone()))
+        .collect();
+    assert_eq!(
+        kept.records,
+        made,
+        "{} keeps another copy or order",
+        std::any::type_name::<T>()
+    );
+    assert_eq!(
+        (kept.read, kept.duplicates, &kept.malformed),
+        (full.read, full.duplicates, &full.malformed)
+    );
+}
+
 /// One thread with large chunks and `threads` threads with `chunk_bytes` chunks give the same
 /// records, accounting and malformed places (the input is read twice: as two files), and the
-/// same contexts, messages and sessions; what `stats` keeps of each record (on `threads`
-/// threads) is what it makes of those records.
+/// same contexts, messages and sessions; what `stats` and `throttled` keep of each record (on
+/// `threads` threads) is what they make of those records.
 pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     let bytes = Arc::new(data.to_vec());
     let one: Ingested = ingest_twice(&bytes, 1, 1 << 20);
     let many: Ingested = ingest_twice(&bytes, threads, chunk_bytes);
     assert_eq!(one.records, many.records);
-    let kept: Ingested<InventoryRecord> = ingest_twice(&bytes, threads, chunk_bytes);
-    let made: Vec<InventoryRecord> = one
-        .records
-        .iter()
-        .map(|r| InventoryRecord::from_record(r.clone()))
-        .collect();
-    assert_eq!(kept.records, made, "stats keeps another copy or order");
-    assert_eq!(
-        (kept.read, kept.duplicates, &kept.malformed),
-        (one.read, one.duplicates, &one.malformed)
-    );
+    kept_agrees::<InventoryRecord>(&bytes, threads, chunk_bytes, &one);
+    kept_agrees::<ThrottleRecord>(&bytes, threads, chunk_bytes, &one);
     assert_eq!(
         (one.read, one.duplicates, &one.malformed),
         (many.read, many.duplicates, &many.malformed)

@@ -290,28 +290,7 @@ pub fn inventory<T: Inventoried>(ing: &Ingested<T>) -> Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testutil::{bind, record};
-
-    /// One record id, with the fields the inventory reads (and one it does not) taken from
-    /// small sets, so that many pairs differ in one field only.
-    fn copy(choice: [usize; 7]) -> Record {
-        let [time, op, user, mailbox, access, throttled, ip] = choice;
-        let t = ["2024-05-06T10:00:00", "2024-05-06T09:00:00"][time % 2];
-        let mut v = bind(
-            "r1",
-            t,
-            ["1.2.3.4", "5.6.7.8"][ip % 2],
-            "s1",
-            "\\Inbox",
-            &["m@x"],
-        );
-        v["Operation"] = ["MailItemsAccessed", "Send", "mailitemsaccessed"][op % 3].into();
-        v["UserId"] = ["a@x", "b@x", ""][user % 3].into();
-        v["MailboxOwnerUPN"] = ["a@x", "c@x"][mailbox % 2].into();
-        v["OperationProperties"][0]["Value"] = ["Bind", "Sync", "Other"][access % 3].into();
-        v["OperationProperties"][1]["Value"] = ["False", "True"][throttled % 2].into();
-        record(&v)
-    }
+    use crate::analyze::testutil::copy_of_one_id as copy;
 
     proptest::proptest! {
         /// What `stats` keeps of two copies of one record id is ordered like the copies

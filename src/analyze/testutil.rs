@@ -61,3 +61,25 @@ pub fn records(vs: &[Value]) -> Vec<Record> {
     r.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
     r
 }
+
+/// Record id `r1` with the fields `stats` and `throttled` read (time, operation, user,
+/// mailbox, access type, throttled flag) and one they do not (the client IP) each taken from
+/// a small set by `choice`, so that many pairs of copies differ in one field only.
+pub fn copy_of_one_id(choice: [usize; 7]) -> Record {
+    let [time, op, user, mailbox, access, throttled, ip] = choice;
+    let t = ["2024-05-06T10:00:00", "2024-05-06T09:00:00"][time % 2];
+    let mut v = bind(
+        "r1",
+        t,
+        ["1.2.3.4", "5.6.7.8"][ip % 2],
+        "s1",
+        "\\Inbox",
+        &["m@x"],
+    );
+    v["Operation"] = ["MailItemsAccessed", "Send", "mailitemsaccessed"][op % 3].into();
+    v["UserId"] = ["a@x", "b@x", ""][user % 3].into();
+    v["MailboxOwnerUPN"] = ["a@x", "c@x"][mailbox % 2].into();
+    v["OperationProperties"][0]["Value"] = ["Bind", "Sync", "Other"][access % 3].into();
+    v["OperationProperties"][1]["Value"] = ["False", "True"][throttled % 2].into();
+    record(&v)
+}

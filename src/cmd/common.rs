@@ -4,20 +4,22 @@
 use crate::analyze::filter::Filter;
 use crate::cli::AnalysisArgs;
 use crate::error::Result;
-use crate::ingest::{Ingested, ingest};
+use crate::ingest::{Ingested, Kept, ingest_as};
+use crate::model::Record;
 use crate::output::rows::Rows;
 use crate::output::{Format, Output};
 use crate::parse::MessageIds;
 
-pub struct Loaded {
-    pub ingested: Ingested,
+/// The evidence as a command reads it: `T` of each unique record (see `ingest::Kept`).
+pub struct Loaded<T = Record> {
+    pub ingested: Ingested<T>,
     pub filter: Filter,
     pub out: Output,
     /// The exit code the reading earned (0, or 3 when something was skipped).
     pub code: i32,
 }
 
-impl Loaded {
+impl<T> Loaded<T> {
     /// Writes the result rows and ends the command with the exit code the reading earned.
     /// The evidence is left unfreed (see [`super::release`]).
     pub fn write(mut self, rows: &Rows) -> Result<i32> {
@@ -47,15 +49,20 @@ pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
     load_with(args, MessageIds::Drop, true)
 }
 
-/// [`load`] for a command that reads neither message ids nor folders (`throttled`): they are
-/// checked and counted, not kept (see `ingest::Options::folders`: every field such a command
-/// reads comes before the folders in a record's order).
-pub fn load_without_folders(args: &AnalysisArgs) -> Result<Loaded> {
+/// [`load`] for a command that reads neither message ids nor folders (`throttled`), keeping
+/// `T` of each record: ids and folders are checked and counted, not kept (see
+/// `ingest::Options::folders`: every field such a command reads comes before the folders in a
+/// record's order).
+pub fn load_without_folders<T: Kept>(args: &AnalysisArgs) -> Result<Loaded<T>> {
     super::free_memory_at_once();
     load_with(args, MessageIds::Drop, false)
 }
 
-fn load_with(args: &AnalysisArgs, message_ids: MessageIds, folders: bool) -> Result<Loaded> {
+fn load_with<T: Kept>(
+    args: &AnalysisArgs,
+    message_ids: MessageIds,
+    folders: bool,
+) -> Result<Loaded<T>> {
     let filter = crate::config::filter(&args.filter)?;
     let mut opts = crate::config::ingest_options(&args.run, false)?;
     opts.message_ids = message_ids;
@@ -66,7 +73,7 @@ fn load_with(args: &AnalysisArgs, message_ids: MessageIds, folders: bool) -> Res
         args.output.output.as_deref(),
         Format::Csv,
     )?;
-    let ingested = ingest(&inputs, &opts)?;
+    let ingested = ingest_as(&inputs, &opts)?;
     let code = super::report_skipped(&ingested, &args.run);
     Ok(Loaded {
         ingested,

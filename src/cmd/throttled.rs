@@ -2,7 +2,7 @@
 //! auditing for its mailbox for 24 hours: every message in the mailbox is to be treated as
 //! exposed in that window. Prints the merged windows per mailbox, or the records.
 
-use crate::analyze::throttle::{UNAUDITED, windows};
+use crate::analyze::throttle::{ThrottleRecord, UNAUDITED, windows};
 use crate::cli::ThrottledArgs;
 use crate::error::Result;
 use crate::output::rows::{Cell, Rows};
@@ -16,13 +16,15 @@ Columns: mailbox, start, end (RFC 3339 UTC), throttled_records, record_ids.
 With --records: mailbox, time, window_end, record_id, user, client_ip, client_info, session_id.";
 
 pub fn run(args: &ThrottledArgs) -> Result<i32> {
-    let l = super::common::load_without_folders(&args.common)?;
+    // Throttled records are kept whole, the others as the few fields that order them.
+    let l = super::common::load_without_folders::<ThrottleRecord>(&args.common)?;
     let filter = &l.filter;
     let throttled = l
         .ingested
         .records
         .iter()
-        .filter(|r| r.mail.as_deref().is_some_and(|m| m.throttled) && filter.matches(r));
+        .filter_map(ThrottleRecord::throttled)
+        .filter(|r| filter.matches(r));
     let rows = if args.records {
         let mut rows = Rows::new(&[
             "mailbox",

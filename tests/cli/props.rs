@@ -162,7 +162,8 @@ proptest! {
             "chunk {} threads {} order {:?}\n--- got ---\n{}\n--- reference ---\n{}",
             chunk, threads, permuted, describe(&got), describe(&reference)
         );
-        // What `stats` keeps of each record, read the other way: the same records' fields.
+        // What `stats` and `throttled` keep of each record, read the other way: the same
+        // records' fields.
         use mailscope::analyze::inventory::InventoryRecord;
         use mailscope::ingest::Kept;
         let inputs: Vec<_> = permuted.iter().cloned().map(mailscope::input::InputPath::File).collect();
@@ -171,6 +172,11 @@ proptest! {
             reference.records.iter().map(|r| InventoryRecord::from_record(r.clone())).collect();
         prop_assert_eq!(kept.records, made);
         prop_assert_eq!((kept.read, kept.duplicates), (reference.read, reference.duplicates));
+        use mailscope::analyze::throttle::ThrottleRecord;
+        let kept = mailscope::ingest::ingest_as::<ThrottleRecord>(&inputs, &o).unwrap();
+        let made: Vec<ThrottleRecord> =
+            reference.records.iter().map(|r| ThrottleRecord::from_record(r.clone())).collect();
+        prop_assert_eq!(kept.records, made);
         // The good lines are all there: unique ids, and every other good line a duplicate.
         let good: Vec<String> = ev.files.iter().flat_map(|(l, _, _)| l.iter()).filter_map(|l| match l {
             Line::Good(i, _) => Some(format!("prop-{i:05}")),

@@ -474,6 +474,21 @@ fn inventory_and_throttling_are_the_same_without_folders() {
             .collect()
     };
     assert_eq!(throttled(&without), throttled(&with));
+    // What `throttled` keeps of each record, as it is parsed: the same throttled records.
+    use mailscope::analyze::throttle::ThrottleRecord;
+    let kept = mailscope::ingest::ingest_as::<ThrottleRecord>(&inputs, &stats_opts).unwrap();
+    let kept_throttled: Vec<&Record> = kept.records.iter().filter_map(|r| r.throttled()).collect();
+    let full_throttled: Vec<&Record> = without
+        .records
+        .iter()
+        .filter(|r| r.mail.as_deref().is_some_and(|m| m.throttled))
+        .collect();
+    assert!(!full_throttled.is_empty());
+    assert_eq!(kept_throttled, full_throttled);
+    assert_eq!(
+        windows(kept.records.iter().filter_map(|r| r.throttled())),
+        windows(&with.records)
+    );
 }
 
 fn only_record(name: &str) -> Record {
