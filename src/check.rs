@@ -2,7 +2,7 @@
 //! `cargo test` replays them on stable over tests/fixtures/fuzz. Each panics when its
 //! property does not hold.
 
-use crate::analyze::access::Accesses;
+use crate::analyze::access::{Accesses, SyncRecord};
 use crate::analyze::contexts::{ContextRow, Key, contexts};
 use crate::analyze::inventory::InventoryRecord;
 use crate::analyze::messages::{MessageRow, messages};
@@ -234,8 +234,8 @@ fn kept_agrees<T: Kept + PartialEq + std::fmt::Debug>(
 
 /// One thread with large chunks and `threads` threads with `chunk_bytes` chunks give the same
 /// records, accounting and malformed places (the input is read twice: as two files), and the
-/// same contexts, messages and sessions; what `stats` and `throttled` keep of each record (on
-/// `threads` threads) is what they make of those records.
+/// same contexts, messages and sessions; what `stats`, `throttled` and `syncs` keep of each
+/// record (on `threads` threads) is what they make of those records.
 pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     let bytes = Arc::new(data.to_vec());
     let one: Ingested = ingest_twice(&bytes, 1, 1 << 20);
@@ -243,6 +243,7 @@ pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     assert_eq!(one.records, many.records);
     kept_agrees::<InventoryRecord>(&bytes, threads, chunk_bytes, &one);
     kept_agrees::<ThrottleRecord>(&bytes, threads, chunk_bytes, &one);
+    kept_agrees::<SyncRecord>(&bytes, threads, chunk_bytes, &one);
     assert_eq!(
         (one.read, one.duplicates, &one.malformed),
         (many.read, many.duplicates, &many.malformed)

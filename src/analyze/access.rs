@@ -21,6 +21,22 @@ use crate::model::{AccessType, MailAccess, Nanos, Record};
 use crate::sym::Sym;
 use rayon::prelude::*;
 
+/// The records `syncs` keeps whole: sync MailItemsAccessed records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IsSync;
+
+impl crate::analyze::inventory::Select for IsSync {
+    fn select(r: &Record) -> bool {
+        r.mail
+            .as_deref()
+            .is_some_and(|m| m.access == AccessType::Sync)
+    }
+}
+
+/// What `syncs` keeps of each unique record: the sync ones whole, and the key of any other
+/// (see [`Selected`](crate::analyze::inventory::Selected)).
+pub type SyncRecord = crate::analyze::inventory::Selected<IsSync>;
+
 /// Repeats of an access within this long after the last kept occurrence collapse into it.
 pub const DEDUP_WINDOW: Nanos = 3_600 * 1_000_000_000;
 

@@ -287,10 +287,81 @@ pub fn inventory<T: Inventoried>(ing: &Ingested<T>) -> Inventory {
     }
 }
 
+/// Which records a command keeps whole (see [`Selected`]).
+pub trait Select {
+    fn select(r: &Record) -> bool;
+}
+
+/// What a command that reads only some records in full (`throttled`: the throttled ones,
+/// `syncs`: the sync ones) keeps of each unique record (see [`Kept`]): those records whole,
+/// boxed, and any other as the 64 bytes `stats` keeps ([`InventoryRecord`]), which hold all
+/// that orders it among copies of its id. 64 bytes either way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selected<S> {
+    Whole(Box<Record>, std::marker::PhantomData<S>),
+    Key(InventoryRecord),
+}
+
+impl<S> Selected<S> {
+    /// The record, when it is one kept whole.
+    pub fn whole(&self) -> Option<&Record> {
+        match self {
+            Selected::Whole(r, _) => Some(r),
+            Selected::Key(_) => None,
+        }
+    }
+
+    /// The prefix of `Record`'s fields both forms hold, in `Record`'s order.
+    fn key(&self) -> (&RecordId, Fields) {
+        match self {
+            Selected::Whole(r, _) => (&r.id, r.fields()),
+            Selected::Key(k) => (&k.id, k.fields),
+        }
+    }
+}
+
+/// `Record`'s order: by the fields both forms hold, then, between two records kept whole, by
+/// the rest. A whole record and a key are never equal in the key: what selects a record (its
+/// access type, its throttled flag) is part of the key.
+impl<S: Eq> Ord for Selected<S> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key()
+            .cmp(&other.key())
+            .then_with(|| match (self, other) {
+                (Selected::Whole(a, _), Selected::Whole(b, _)) => a.cmp(b),
+                _ => std::cmp::Ordering::Equal,
+            })
+    }
+}
+
+impl<S: Eq> PartialOrd for Selected<S> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<S: Select + Eq + Send + Sync> Kept for Selected<S> {
+    fn from_record(r: Record) -> Self {
+        if S::select(&r) {
+            Selected::Whole(Box::new(r), std::marker::PhantomData)
+        } else {
+            Selected::Key(InventoryRecord::from_record(r))
+        }
+    }
+    fn id(&self) -> &RecordId {
+        self.key().0
+    }
+    fn time(&self) -> Nanos {
+        self.key().1.time
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::access::IsSync;
     use crate::analyze::testutil::copy_of_one_id as copy;
+    use crate::analyze::throttle::IsThrottled;
 
     proptest::proptest! {
         /// What `stats` keeps of two copies of one record id is ordered like the copies
@@ -311,9 +382,56 @@ mod tests {
         }
     }
 
-    /// The kept form is the size the README gives per record.
+    /// `Selected<S>` kept of copies `a` and `b` of one id: ordered like them whenever it
+    /// differs; the record whole exactly when `S` selects it.
+    fn selected_agrees<S: Select + Eq + Send + Sync + std::fmt::Debug>(a: &Record, b: &Record) {
+        let (ka, kb) = (
+            Selected::<S>::from_record(a.clone()),
+            Selected::<S>::from_record(b.clone()),
+        );
+        if ka != kb {
+            assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?}\n{b:?}");
+        }
+        assert_eq!(ka.whole(), S::select(a).then_some(a));
+        assert_eq!((ka.id(), ka.time()), (&a.id, a.time));
+    }
+
+    proptest::proptest! {
+        /// What `throttled` and `syncs` keep of two copies of one id (the throttled or sync
+        /// ones whole, any other as its 64 bytes) is ordered like the copies.
+        #[test]
+        fn selected_records_are_ordered_like_records(
+            a in proptest::array::uniform7(0usize..6),
+            b in proptest::array::uniform7(0usize..6),
+        ) {
+            let (a, b) = (copy(a), copy(b));
+            selected_agrees::<IsThrottled>(&a, &b);
+            selected_agrees::<IsSync>(&a, &b);
+        }
+    }
+
+    /// Two copies kept whole that differ only where the key does not look (the client IP)
+    /// are ordered by the rest of the record, like the records: throttled copies, sync
+    /// copies.
     #[test]
-    fn inventory_record_is_64_bytes() {
+    fn copies_kept_whole_are_ordered_by_the_whole_record() {
+        let throttled = [copy([0, 0, 0, 0, 0, 1, 0]), copy([0, 0, 0, 0, 0, 1, 1])];
+        let sync = [copy([0, 0, 0, 0, 1, 0, 0]), copy([0, 0, 0, 0, 1, 0, 1])];
+        assert!(IsThrottled::select(&throttled[0]) && IsSync::select(&sync[0]));
+        for [a, b] in [&throttled, &sync] {
+            assert_ne!(a.cmp(b), std::cmp::Ordering::Equal);
+            selected_agrees::<IsThrottled>(a, b);
+            selected_agrees::<IsThrottled>(b, a);
+            selected_agrees::<IsSync>(a, b);
+            selected_agrees::<IsSync>(b, a);
+        }
+    }
+
+    /// The kept forms are the size the README gives per record.
+    #[test]
+    fn kept_forms_are_64_bytes() {
         assert_eq!(std::mem::size_of::<InventoryRecord>(), 64);
+        assert_eq!(std::mem::size_of::<Selected<IsThrottled>>(), 64);
+        assert_eq!(std::mem::size_of::<Selected<IsSync>>(), 64);
     }
 }

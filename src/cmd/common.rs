@@ -42,9 +42,9 @@ pub fn load_counting_messages(args: &AnalysisArgs) -> Result<Loaded> {
     load_with(args, MessageIds::Digest, true)
 }
 
-/// [`load`] for a command that never reads message ids (`syncs`): they are checked and
-/// counted, not kept (see `JsonParser::message_ids`).
-pub fn load_without_message_ids(args: &AnalysisArgs) -> Result<Loaded> {
+/// [`load`] for a command that never reads message ids (`syncs`), keeping `T` of each record:
+/// the ids are checked and counted, not kept (see `JsonParser::message_ids`).
+pub fn load_without_message_ids<T: Kept>(args: &AnalysisArgs) -> Result<Loaded<T>> {
     super::free_memory_at_once();
     load_with(args, MessageIds::Drop, true)
 }

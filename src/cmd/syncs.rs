@@ -2,10 +2,10 @@
 //! record. A sync in the attacker's context exposes the whole folder, and the mailbox
 //! should be treated as probably exposed. See: ../shared/docs/forensics.md, steps 2 and 3.
 
-use crate::analyze::access::Accesses;
+use crate::analyze::access::{Accesses, SyncRecord};
 use crate::cli::AnalysisArgs;
 use crate::error::Result;
-use crate::model::AccessType;
+use crate::model::Record;
 use crate::output::rows::{Cell, Rows};
 
 pub const HELP: &str = "\
@@ -17,14 +17,17 @@ Columns: mailbox, folder, time, user, client_ip, client_info, session_id, logon_
 app_id, client_app_id, record_id. Sync is recorded only for desktop Outlook clients.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
-    let l = super::common::load_without_message_ids(args)?;
+    // Sync records are kept whole, the others as the few fields that order them.
+    let l = super::common::load_without_message_ids::<SyncRecord>(args)?;
     let filter = &l.filter;
-    let acc = Accesses::build(&l.ingested.records, |r| {
-        r.mail
-            .as_deref()
-            .is_some_and(|m| m.access == AccessType::Sync)
-            && filter.matches(r)
-    });
+    let syncs: Vec<Record> = l
+        .ingested
+        .records
+        .iter()
+        .filter_map(SyncRecord::whole)
+        .cloned()
+        .collect();
+    let acc = Accesses::build(&syncs, |r| filter.matches(r));
     let mut rows = Rows::new(&[
         "mailbox",
         "folder",

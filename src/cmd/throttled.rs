@@ -23,7 +23,7 @@ pub fn run(args: &ThrottledArgs) -> Result<i32> {
         .ingested
         .records
         .iter()
-        .filter_map(ThrottleRecord::throttled)
+        .filter_map(ThrottleRecord::whole)
         .filter(|r| filter.matches(r));
     let rows = if args.records {
         let mut rows = Rows::new(&[

@@ -162,8 +162,8 @@ proptest! {
             "chunk {} threads {} order {:?}\n--- got ---\n{}\n--- reference ---\n{}",
             chunk, threads, permuted, describe(&got), describe(&reference)
         );
-        // What `stats` and `throttled` keep of each record, read the other way: the same
-        // records' fields.
+        // What `stats`, `throttled` and `syncs` keep of each record, read the other way: the
+        // same records' fields.
         use mailscope::analyze::inventory::InventoryRecord;
         use mailscope::ingest::Kept;
         let inputs: Vec<_> = permuted.iter().cloned().map(mailscope::input::InputPath::File).collect();
@@ -176,6 +176,11 @@ proptest! {
         let kept = mailscope::ingest::ingest_as::<ThrottleRecord>(&inputs, &o).unwrap();
         let made: Vec<ThrottleRecord> =
             reference.records.iter().map(|r| ThrottleRecord::from_record(r.clone())).collect();
+        prop_assert_eq!(kept.records, made);
+        use mailscope::analyze::access::SyncRecord;
+        let kept = mailscope::ingest::ingest_as::<SyncRecord>(&inputs, &o).unwrap();
+        let made: Vec<SyncRecord> =
+            reference.records.iter().map(|r| SyncRecord::from_record(r.clone())).collect();
         prop_assert_eq!(kept.records, made);
         // The good lines are all there: unique ids, and every other good line a duplicate.
         let good: Vec<String> = ev.files.iter().flat_map(|(l, _, _)| l.iter()).filter_map(|l| match l {

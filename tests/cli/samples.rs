@@ -477,7 +477,7 @@ fn inventory_and_throttling_are_the_same_without_folders() {
     // What `throttled` keeps of each record, as it is parsed: the same throttled records.
     use mailscope::analyze::throttle::ThrottleRecord;
     let kept = mailscope::ingest::ingest_as::<ThrottleRecord>(&inputs, &stats_opts).unwrap();
-    let kept_throttled: Vec<&Record> = kept.records.iter().filter_map(|r| r.throttled()).collect();
+    let kept_throttled: Vec<&Record> = kept.records.iter().filter_map(|r| r.whole()).collect();
     let full_throttled: Vec<&Record> = without
         .records
         .iter()
@@ -486,9 +486,29 @@ fn inventory_and_throttling_are_the_same_without_folders() {
     assert!(!full_throttled.is_empty());
     assert_eq!(kept_throttled, full_throttled);
     assert_eq!(
-        windows(kept.records.iter().filter_map(|r| r.throttled())),
+        windows(kept.records.iter().filter_map(|r| r.whole())),
         windows(&with.records)
     );
+    // What `syncs` keeps of each record: the same sync records, whole.
+    use mailscope::analyze::access::SyncRecord;
+    let sync_opts = mailscope::ingest::Options {
+        message_ids: mailscope::parse::MessageIds::Drop,
+        ..opts(2, 1 << 20)
+    };
+    let kept = mailscope::ingest::ingest_as::<SyncRecord>(&inputs, &sync_opts).unwrap();
+    let full = ingest_with(&paths, &sync_opts);
+    let kept_syncs: Vec<&Record> = kept.records.iter().filter_map(|r| r.whole()).collect();
+    let full_syncs: Vec<&Record> = full
+        .records
+        .iter()
+        .filter(|r| {
+            r.mail
+                .as_deref()
+                .is_some_and(|m| m.access == AccessType::Sync)
+        })
+        .collect();
+    assert!(full_syncs.len() > 10, "{}", full_syncs.len());
+    assert_eq!(kept_syncs, full_syncs);
 }
 
 fn only_record(name: &str) -> Record {
