@@ -338,6 +338,20 @@ fn all_samples_without_message_ids() {
     }
 }
 
+/// Every sample, and an export `generate` writes with `options` into `dir`.
+fn samples_and_generated(
+    dir: &std::path::Path,
+    options: mailscope::generate::GenerateOptions,
+) -> Vec<std::path::PathBuf> {
+    let mut data = Vec::new();
+    mailscope::generate::generate(&options, &mut data).unwrap();
+    let generated = dir.join("generated.ndjson");
+    std::fs::write(&generated, &data).unwrap();
+    let mut paths = sample_paths();
+    paths.push(generated);
+    paths
+}
+
 /// Counting messages by their digests (what `contexts` and `sessions` read) gives the counts
 /// of their text, over every sample and a generated export with an attacker, grouped by
 /// every key and by fewer.
@@ -346,20 +360,17 @@ fn contexts_and_sessions_count_the_same_by_digest() {
     use mailscope::analyze::access::Accesses;
     use mailscope::analyze::contexts::{Key, contexts};
     use mailscope::analyze::sessions::sessions;
-    use mailscope::generate::{GenerateOptions, generate};
+    use mailscope::generate::GenerateOptions;
     let dir = tempfile::tempdir().unwrap();
-    let mut data = Vec::new();
-    let gen_opts = GenerateOptions {
-        size: 6_000_000,
-        seed: 5,
-        attacker: true,
-        ..GenerateOptions::default()
-    };
-    generate(&gen_opts, &mut data).unwrap();
-    let generated = dir.path().join("generated.ndjson");
-    std::fs::write(&generated, &data).unwrap();
-    let mut paths = sample_paths();
-    paths.push(generated);
+    let paths = samples_and_generated(
+        dir.path(),
+        GenerateOptions {
+            size: 6_000_000,
+            seed: 5,
+            attacker: true,
+            ..GenerateOptions::default()
+        },
+    );
     let text = ingest_with(&paths, &opts(2, 1 << 20));
     let digest = ingest_with(
         &paths,
@@ -399,21 +410,18 @@ fn contexts_and_sessions_count_the_same_by_digest() {
 /// (duplicates, a throttled mailbox, an attacker); and there were folders to drop.
 #[test]
 fn inventory_and_throttling_are_the_same_without_folders() {
-    use mailscope::generate::{GenerateOptions, THROTTLE_MIN_SIZE, generate};
+    use mailscope::generate::{GenerateOptions, THROTTLE_MIN_SIZE};
     let dir = tempfile::tempdir().unwrap();
-    let mut data = Vec::new();
-    let gen_opts = GenerateOptions {
-        size: THROTTLE_MIN_SIZE,
-        seed: 3,
-        attacker: true,
-        throttle: true,
-        ..GenerateOptions::default()
-    };
-    generate(&gen_opts, &mut data).unwrap();
-    let generated = dir.path().join("generated.ndjson");
-    std::fs::write(&generated, &data).unwrap();
-    let mut paths = sample_paths();
-    paths.push(generated);
+    let paths = samples_and_generated(
+        dir.path(),
+        GenerateOptions {
+            size: THROTTLE_MIN_SIZE,
+            seed: 3,
+            attacker: true,
+            throttle: true,
+            ..GenerateOptions::default()
+        },
+    );
     let with = ingest_with(&paths, &opts(2, 1 << 20));
     let without = ingest_with(
         &paths,
