@@ -6,7 +6,8 @@
 # (bench-data/ual-SIZE-seedN.ndjson.zst, the file compare.sh --zst writes), then runs, each
 # under /usr/bin/time and RUNS times (the smallest peak RSS is kept):
 #   mailscope stats FILE.zst            (inventory: records without folders or message ids)
-#   mailscope throttled FILE.zst        (the same reading)
+#   mailscope throttled FILE.zst        (the same reading; throttled records kept whole)
+#   mailscope syncs FILE.zst            (no message ids kept; sync records kept whole)
 #   mailscope contexts FILE.zst         (every record with its folders and messages)
 #   zstd -dc FILE.zst | mailscope contexts -   (the same from standard input)
 # A .zst or standard-input source is decoded into a bounded set of recycled buffers, so no
@@ -66,6 +67,8 @@ for SIZE in $SIZES; do
   unique=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['records']-d['duplicates']-d['malformed'])" "$WORK/out")
   log "$SIZE: throttled"
   throttled=$(peak "$BIN throttled $T $Z")
+  log "$SIZE: syncs"
+  syncs=$(peak "$BIN syncs $T $Z")
   log "$SIZE: contexts"
   contexts=$(peak "$BIN contexts $T --format csv $Z")
   read -r listed accesses < <(python3 - "$WORK/out" <<'PY'
@@ -79,8 +82,8 @@ PY
 )
   log "$SIZE: contexts from standard input"
   stdin=$(peak "zstd -dc $Z | $BIN contexts $T --format csv -")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SIZE" "$unique" "$listed" "$accesses" \
-    "$stats" "$throttled" "$contexts" "$stdin" >> "$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SIZE" "$unique" "$listed" "$accesses" \
+    "$stats" "$throttled" "$syncs" "$contexts" "$stdin" >> "$ROWS"
 done
 
 python3 - "$ROWS" "$RUNS" "$THREADS" <<'PY'
@@ -89,10 +92,10 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 runs, threads = sys.argv[2], sys.argv[3]
 mib = lambda kb: int(kb) / 1024
 print(f"Peak RSS in MiB (smallest of {runs} runs, {threads} threads), zstd input:\n")
-print("| input | unique records | listed messages | accesses (one-hour rule) | stats | throttled | contexts | contexts from stdin |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for size, uniq, listed, acc, st, th, cx, si in rows:
-    print(f"| {size} .zst | {int(uniq):,} | {int(listed):,} | {int(acc):,} | {mib(st):,.0f} | {mib(th):,.0f} | {mib(cx):,.0f} | {mib(si):,.0f} |")
+print("| input | unique records | listed messages | accesses (one-hour rule) | stats | throttled | syncs | contexts | contexts from stdin |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for size, uniq, listed, acc, st, th, sy, cx, si in rows:
+    print(f"| {size} .zst | {int(uniq):,} | {int(listed):,} | {int(acc):,} | {mib(st):,.0f} | {mib(th):,.0f} | {mib(sy):,.0f} | {mib(cx):,.0f} | {mib(si):,.0f} |")
 print()
 for a, b in zip(rows, rows[1:]):
     du = int(b[1]) - int(a[1])
@@ -101,6 +104,7 @@ for a, b in zip(rows, rows[1:]):
         continue
     per = lambda i, d: (int(b[i]) - int(a[i])) * 1024 / d
     print(f"{a[0]} -> {b[0]}: bytes per extra unique record: stats {per(4, du):.0f}, "
-          f"throttled {per(5, du):.0f}, contexts {per(6, du):.0f}, contexts from stdin {per(7, du):.0f}; "
-          f"contexts per extra de-duplicated access {per(6, da):.0f}")
+          f"throttled {per(5, du):.0f}, syncs {per(6, du):.0f}, contexts {per(7, du):.0f}, "
+          f"contexts from stdin {per(8, du):.0f}; "
+          f"contexts per extra de-duplicated access {per(7, da):.0f}")
 PY

@@ -122,9 +122,9 @@ impl MalformedAt {
 }
 
 /// What ingest keeps of each unique record: the record itself, or a smaller form of it for a
-/// command that reads only some of its fields (`stats`: see
-/// `analyze::inventory::InventoryRecord`), made as each record is parsed, so that memory
-/// grows by the smaller form only.
+/// command that reads only some of its fields (`stats`, `throttled`, `syncs`: see
+/// `analyze::inventory::InventoryRecord` and `Selected`), made as each record is parsed, so
+/// that memory grows by the smaller form only.
 ///
 /// Copies of one record id that differ keep the smallest copy; for the same copy to be kept
 /// whatever is kept of it, the order of the smaller form must be the order of the records it
