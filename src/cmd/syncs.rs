@@ -2,7 +2,7 @@
 //! record. A sync in the attacker's context exposes the whole folder, and the mailbox
 //! should be treated as probably exposed. See: ../shared/docs/forensics.md, steps 2 and 3.
 
-use crate::analyze::access::{Accesses, SyncRecord};
+use crate::analyze::access::SyncRecord;
 use crate::cli::AnalysisArgs;
 use crate::error::Result;
 use crate::model::Record;
@@ -20,14 +20,13 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     // Sync records are kept whole, the others as the few fields that order them.
     let l = super::common::load_without_message_ids::<SyncRecord>(args)?;
     let filter = &l.filter;
-    let syncs: Vec<Record> = l
+    let mut list: Vec<&Record> = l
         .ingested
         .records
         .iter()
         .filter_map(SyncRecord::whole)
-        .cloned()
+        .filter(|r| filter.matches(r))
         .collect();
-    let acc = Accesses::build(&syncs, |r| filter.matches(r));
     let mut rows = Rows::new(&[
         "mailbox",
         "folder",
@@ -41,9 +40,6 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
         "client_app_id",
         "record_id",
     ]);
-    let mut list: Vec<_> = acc.records.clone();
-    // A few flat vectors: freed at once (the records stay).
-    drop(acc);
     list.sort_by(|a, b| (a.time, &a.mailbox, &a.id).cmp(&(b.time, &b.mailbox, &b.id)));
     for r in list {
         let Some(m) = r.mail.as_deref() else { continue };
