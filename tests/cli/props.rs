@@ -137,6 +137,27 @@ fn essence(ing: &Ingested) -> Essence {
     )
 }
 
+/// What ingest keeps as `T` of `inputs` is what `T` makes of the records of `reference`,
+/// with the same reading and duplicates.
+fn kept_is_made<T: mailscope::ingest::Kept + std::fmt::Debug>(
+    inputs: &[mailscope::input::InputPath],
+    o: &Options,
+    reference: &Ingested,
+) -> Result<(), TestCaseError> {
+    let kept = mailscope::ingest::ingest_as::<T>(inputs, o).unwrap();
+    let made: Vec<T> = reference
+        .records
+        .iter()
+        .map(|r| T::from_record(r.clone()))
+        .collect();
+    prop_assert_eq!(kept.records, made);
+    prop_assert_eq!(
+        (kept.read, kept.duplicates),
+        (reference.read, reference.duplicates)
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -164,24 +185,10 @@ proptest! {
         );
         // What `stats`, `throttled` and `syncs` keep of each record, read the other way: the
         // same records' fields.
-        use mailscope::analyze::inventory::InventoryRecord;
-        use mailscope::ingest::Kept;
         let inputs: Vec<_> = permuted.iter().cloned().map(mailscope::input::InputPath::File).collect();
-        let kept = mailscope::ingest::ingest_as::<InventoryRecord>(&inputs, &o).unwrap();
-        let made: Vec<InventoryRecord> =
-            reference.records.iter().map(|r| InventoryRecord::from_record(r.clone())).collect();
-        prop_assert_eq!(kept.records, made);
-        prop_assert_eq!((kept.read, kept.duplicates), (reference.read, reference.duplicates));
-        use mailscope::analyze::throttle::ThrottleRecord;
-        let kept = mailscope::ingest::ingest_as::<ThrottleRecord>(&inputs, &o).unwrap();
-        let made: Vec<ThrottleRecord> =
-            reference.records.iter().map(|r| ThrottleRecord::from_record(r.clone())).collect();
-        prop_assert_eq!(kept.records, made);
-        use mailscope::analyze::access::SyncRecord;
-        let kept = mailscope::ingest::ingest_as::<SyncRecord>(&inputs, &o).unwrap();
-        let made: Vec<SyncRecord> =
-            reference.records.iter().map(|r| SyncRecord::from_record(r.clone())).collect();
-        prop_assert_eq!(kept.records, made);
+        kept_is_made::<mailscope::analyze::inventory::InventoryRecord>(&inputs, &o, &reference)?;
+        kept_is_made::<mailscope::analyze::throttle::ThrottleRecord>(&inputs, &o, &reference)?;
+        kept_is_made::<mailscope::analyze::access::SyncRecord>(&inputs, &o, &reference)?;
         // The good lines are all there: unique ids, and every other good line a duplicate.
         let good: Vec<String> = ev.files.iter().flat_map(|(l, _, _)| l.iter()).filter_map(|l| match l {
             Line::Good(i, _) => Some(format!("prop-{i:05}")),
