@@ -28,8 +28,18 @@ fn ndjson(size: u64) -> Vec<u8> {
     out
 }
 
+/// The non-empty lines of `data`, found with memchr as ingest finds them. (A byte-by-byte
+/// `split` took a third of `parse/tape_only`'s time, and hid the parser's speed.)
 fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', data)
+        .chain(std::iter::once(data.len()))
+        .map(move |end| {
+            let line = &data[start..end];
+            start = end + 1;
+            line
+        })
+        .filter(|l| !l.is_empty())
 }
 
 fn framing(c: &mut Criterion) {
