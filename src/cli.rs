@@ -11,7 +11,8 @@ Exit codes:
   1  fatal: an input could not be opened, output could not be written, or --strict stopped
   2  usage: the command line was wrong
   3  finished, but something was skipped: malformed records, unrecognised or unreadable
-     files, a compressed stream that broke off (see the warnings on stderr)";
+     files, a directory with no files, a compressed stream that broke off (see the warnings
+     on stderr)";
 
 #[derive(Parser, Debug)]
 #[command(

@@ -481,6 +481,11 @@ impl Producer<'_> {
                 }
                 return report;
             }
+            InputPath::EmptyDir(_) => {
+                report.container = "directory".to_string();
+                report.error = Some("directory holds no files (hidden files are skipped)".into());
+                return report;
+            }
             InputPath::File(p) => p,
         };
         // Inputs are evidence: opened read-only, never written.
@@ -761,7 +766,7 @@ pub fn ingest_as<T: Kept>(inputs: &[InputPath], opts: &Options) -> Result<Ingest
         .iter()
         .map(|i| match i {
             InputPath::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-            InputPath::Stdin => 0,
+            InputPath::Stdin | InputPath::EmptyDir(_) => 0,
             InputPath::Memory { bytes, .. } => bytes.len() as u64,
         })
         .sum();

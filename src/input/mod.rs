@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputPath {
     File(PathBuf),
+    /// A directory named on the command line that holds no files (hidden ones aside): read
+    /// as nothing, and reported like an unreadable file, so that a wrong path is not an
+    /// empty result with a clean exit.
+    EmptyDir(PathBuf),
     Stdin,
     Memory {
         name: String,
@@ -24,7 +28,7 @@ pub enum InputPath {
 impl InputPath {
     pub fn display(&self) -> String {
         match self {
-            InputPath::File(p) => p.display().to_string(),
+            InputPath::File(p) | InputPath::EmptyDir(p) => p.display().to_string(),
             InputPath::Stdin => "-".to_string(),
             InputPath::Memory { name, .. } => name.clone(),
         }
@@ -45,7 +49,11 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<InputPath>> {
             source: e,
         })?;
         if meta.is_dir() {
+            let before = out.len();
             walk(a, &mut out)?;
+            if out.len() == before {
+                out.push(InputPath::EmptyDir(a.clone()));
+            }
         } else {
             out.push(InputPath::File(a.clone()));
         }

@@ -288,6 +288,58 @@ fn empty_file_between_good_files() {
     );
 }
 
+/// A directory that holds nothing to read (here a hidden file and an empty subdirectory) is
+/// a wrong path more often than an empty export: it is named on stderr, listed in the
+/// inventory with why, and the exit code says something was skipped, while the other inputs
+/// are read as usual.
+#[test]
+fn empty_directory_is_reported_not_silent() {
+    let dir = tempdir();
+    let empty = dir.path().join("exports");
+    std::fs::create_dir_all(empty.join("2024-05")).unwrap();
+    write(&empty, ".DS_Store", b"junk");
+    let good = write(dir.path(), "a.ndjson", goods(0, 3, "\n").as_bytes());
+    let e = empty.display().to_string();
+    let g = good.display().to_string();
+
+    let alone = mailscope(&["contexts", "--format", "csv", &e], b"");
+    assert_eq!(alone.code, 3, "exit code\n{alone}");
+    assert!(
+        alone.stderr.contains(&format!(
+            "mailscope: warning: {e}: directory holds no files"
+        )),
+        "the directory is named on stderr:\n{alone}"
+    );
+    assert_eq!(alone.stdout.lines().count(), 1, "only the header:\n{alone}");
+
+    let with_good = mailscope(&["stats", "--format", "json", &e, &g], b"");
+    assert_eq!(with_good.code, 3, "exit code\n{with_good}");
+    let v = one_json(&with_good);
+    let files: Vec<(String, String, bool)> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or_default().to_string(),
+                f["container"].as_str().unwrap_or_default().to_string(),
+                f["error"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        (v["records"].as_u64(), files),
+        (
+            Some(3),
+            vec![
+                (e.clone(), "directory".to_string(), true),
+                (g, "ndjson".to_string(), false)
+            ]
+        ),
+        "{with_good}"
+    );
+}
+
 /// What a stream decoder yields before a compressed stream breaks: the complete lines, and
 /// the partial last line (if any).
 fn decoded_before_break(mut r: impl Read) -> (Vec<u8>, bool) {
