@@ -6,6 +6,7 @@
 #   mailscope stats --format json -q FILE          (the evidence inventory)
 #   mailscope contexts -q FILE                      (if this build has the command)
 #   mailscope scope FILE --ip ATTACKER --out DIR    (the generator's planted attacker IP)
+#   the same with --no-hash                         (no SHA-256 of the input: DuckDB's work)
 #   DuckDB: read_ndjson(FILE) GROUP BY Operation, count(*) and count(DISTINCT Id), once with
 #           the schema detected (the baseline of the ratios) and once with the 2 columns declared;
 #           the contexts computation in SQL (the peer of `mailscope contexts`), and the
@@ -45,7 +46,7 @@ while [ $# -gt 0 ]; do
     --file) FILE=$2; shift 2 ;;
     --keep) CLEAN=0; shift ;;
     --clean) CLEAN=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -254,6 +255,10 @@ ATTACKER_IP=${ATTACKER_IP:-185.220.101.47}
 if "$BIN" --help | grep -qE '^\s+scope\s'; then
   measure plain "mailscope scope --ip (report directory)" "$BYTES" "$BYTES" -- \
     "$BIN" scope -q --threads "$THREADS" --ip "$ATTACKER_IP" --no-timestamp --out "$WORK/scope" "$FILE"
+  if "$BIN" scope --help | grep -q -- '--no-hash'; then
+    measure plain "mailscope scope --ip --no-hash (report directory)" "$BYTES" "$BYTES" -- \
+      "$BIN" scope -q --threads "$THREADS" --ip "$ATTACKER_IP" --no-timestamp --no-hash --out "$WORK/scope-no-hash" "$FILE"
+  fi
 fi
 measure plain "DuckDB $DUCKDB_VERSION read_ndjson, schema detected" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" auto
 measure plain "DuckDB $DUCKDB_VERSION read_ndjson, 2 columns declared" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" columns

@@ -155,6 +155,8 @@ pub struct ScopeArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub hash: HashArgs,
     /// Folder to write the report into (created if needed).
     #[arg(long, value_name = "DIR", help_heading = "Report")]
     pub out: PathBuf,
@@ -222,6 +224,16 @@ pub struct RunArgs {
     pub chunk_bytes: usize,
 }
 
+/// For the commands that record each input's SHA-256 (`stats`, `scope`).
+#[derive(Args, Debug, Clone)]
+pub struct HashArgs {
+    /// Do not compute each input's SHA-256 (about one CPU-second per 2 GB, on a thread of its
+    /// own): for evidence hashed when it was collected. The hash is then null (JSON) or "not
+    /// computed".
+    #[arg(long)]
+    pub no_hash: bool,
+}
+
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
@@ -239,6 +251,8 @@ pub struct StatsArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub hash: HashArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -91,8 +91,9 @@ pub struct FileReport {
     pub path: String,
     /// Bytes in the file as stored (compressed size for compressed files).
     pub size: u64,
-    /// SHA-256 of the file as stored (empty when hashing is off).
-    pub sha256: String,
+    /// SHA-256 of the file as stored; `None` when not computed (hashing off, a file that
+    /// could not be opened, a directory with no files).
+    pub sha256: Option<String>,
     pub compression: Compression,
     pub encoding: Encoding,
     pub container: String,
@@ -456,7 +457,7 @@ impl Producer<'_> {
         let mut report = FileReport {
             path: input.display(),
             size: 0,
-            sha256: String::new(),
+            sha256: None,
             compression: Compression::None,
             encoding: Encoding::Utf8,
             container: Container::Unknown.as_str().to_string(),
@@ -592,7 +593,7 @@ impl Producer<'_> {
             }
         }
         if let Some(h) = hasher {
-            report.sha256 = crate::input::decode::hex(&h.finalize());
+            report.sha256 = Some(crate::input::decode::hex(&h.finalize()));
         }
     }
 

@@ -110,7 +110,7 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
             )));
         }
     }
-    let opts = crate::config::ingest_options(&args.run, true)?;
+    let opts = crate::config::ingest_options(&args.run, !args.hash.no_hash)?;
     let ingested = ingest(&inputs, &opts)?;
     let code = super::report_skipped(&ingested, &args.run);
     let result = scope(&ingested.records, &options);

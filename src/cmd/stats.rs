@@ -19,6 +19,7 @@ Examples:
   mailscope stats exports/                      # every file below exports/, recursively
   mailscope stats ual.ndjson.zst --format json | jq .by_operation
   zstdcat ual.ndjson.zst | mailscope stats -    # standard input
+  mailscope stats exports/ --no-hash            # evidence hashed when it was collected
 
 JSON keys: records (all read) = mail_items_accessed + other_operations + duplicates + malformed;
 by_operation, by_access_type, malformed_by_kind, malformed_examples, first_time, last_time,
@@ -36,7 +37,7 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
         ));
     }
     let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
-    let mut opts = crate::config::ingest_options(&args.run, true)?;
+    let mut opts = crate::config::ingest_options(&args.run, !args.hash.no_hash)?;
     // The inventory never reads message ids or folders: they are checked and counted, not
     // kept.
     opts.message_ids = crate::parse::MessageIds::Drop;
@@ -102,9 +103,9 @@ pub fn write_table(inv: &Inventory, w: &mut dyn Write) -> std::io::Result<()> {
             f.shape.clone(),
             n(f.records),
             f.sha256
-                .get(..16)
-                .map(|s| format!("{s}…"))
-                .unwrap_or_default(),
+                .as_deref()
+                .and_then(|s| s.get(..16))
+                .map_or_else(|| "not computed".to_string(), |s| format!("{s}…")),
         ]);
     }
     t.write(w, "  ")?;

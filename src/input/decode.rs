@@ -256,12 +256,9 @@ impl HashState {
         }))
     }
 
-    /// Hex SHA-256 of everything read so far (empty when hashing is off).
-    pub fn finish(&mut self) -> String {
-        self.hasher
-            .take()
-            .map(|h| hex(&h.finalize()))
-            .unwrap_or_default()
+    /// Hex SHA-256 of everything read so far (`None` when hashing is off).
+    pub fn finish(&mut self) -> Option<String> {
+        self.hasher.take().map(|h| hex(&h.finalize()))
     }
 }
 

@@ -462,7 +462,7 @@ pub fn render(rep: &Report<'_, '_>) -> String {
                 "{}{}{}{}{}{}",
                 td_mono(&f.path),
                 td_n(f.size),
-                td_mono(&f.sha256),
+                td_mono(f.sha256.as_deref().unwrap_or("not computed")),
                 td(&format!("{} {}", f.container, f.shape)),
                 td_n(f.records),
                 td(f.error.as_deref().unwrap_or(""))

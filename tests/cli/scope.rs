@@ -222,6 +222,29 @@ fn reruns_are_byte_identical_and_only_the_labelled_time_varies() {
     assert!(html.contains("; generated at "));
 }
 
+/// `--no-hash` leaves each input's SHA-256 out (null, "not computed") and changes nothing else.
+#[test]
+fn without_hashes_only_the_hashes_differ() {
+    let (a, b) = (tempdir(), tempdir());
+    run_scope(a.path(), &["--no-timestamp"]);
+    run_scope(b.path(), &["--no-timestamp", "--no-hash"]);
+    for name in ["messages.csv", "folders.csv", "unaudited.csv"] {
+        assert_eq!(read(a.path(), name), read(b.path(), name), "{name}");
+    }
+    let hashed: Value = serde_json::from_str(&read(a.path(), "summary.json")).unwrap();
+    let mut unhashed: Value = serde_json::from_str(&read(b.path(), "summary.json")).unwrap();
+    let inputs = unhashed["inputs"].as_array_mut().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for (i, h) in inputs.iter_mut().zip(hashed["inputs"].as_array().unwrap()) {
+        assert_eq!(i["sha256"], Value::Null, "{i}");
+        i["sha256"] = h["sha256"].clone();
+    }
+    assert_eq!(unhashed, hashed);
+    let html = read(b.path(), "report.html");
+    assert_eq!(html.matches("not computed").count(), 3);
+    assert!(!read(a.path(), "report.html").contains("not computed"));
+}
+
 #[test]
 fn scope_needs_an_indicator_and_refuses_access_filters() {
     let ev = demo("evidence");
