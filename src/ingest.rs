@@ -132,6 +132,11 @@ impl MalformedAt {
 /// comes from: `from_record(a) < from_record(b)` only when `a < b`. A form made of a prefix of
 /// `Record`'s fields, in their order, is such a form.
 pub trait Kept: Ord + Send + Sync + Sized {
+    /// Whether this form reads the access context of a MailItemsAccessed record (client IP,
+    /// client string, session, AppId, ClientAppId). A form that does not has the parser leave
+    /// those fields empty instead of normalizing and interning them (see
+    /// `JsonParser::context`).
+    const CONTEXT: bool = true;
     fn from_record(r: Record) -> Self;
     fn id(&self) -> &RecordId;
     fn time(&self) -> Nanos;
@@ -272,10 +277,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(opts: &Options) -> Self {
+    /// `context`: see [`Kept::CONTEXT`].
+    fn new(opts: &Options, context: bool) -> Self {
         let mut parser = JsonParser::new();
         parser.date_order = opts.date_order;
         parser.message_ids = opts.message_ids;
+        parser.context = context;
         Worker {
             chunk: Vec::new(),
             parser,
@@ -806,7 +813,7 @@ pub fn ingest_as<T: Kept>(inputs: &[InputPath], opts: &Options) -> Result<Ingest
                 let free_tx = free_tx.clone();
                 let (stop, partials) = (&stop, &partials);
                 s.spawn(move |_| {
-                    let mut worker = Worker::new(opts);
+                    let mut worker = Worker::new(opts, T::CONTEXT);
                     // After a --strict stop the producer sends nothing more, but the work it
                     // sent before is still parsed: every piece earlier in input order than the
                     // one that stopped the run is read, so the malformed record reported is

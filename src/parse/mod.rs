@@ -528,8 +528,10 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         true => MessageIds::Text,
         false => parser.message_ids,
     };
+    // The same for the access context.
+    let context = parser.context || id.is_empty();
     let mail = if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
-        match build_mail(&a, parser, keep_ids) {
+        match build_mail(&a, parser, keep_ids, context) {
             Ok(m) => Some(m),
             Err(m) => return Outcome::Malformed(m),
         }
@@ -546,7 +548,11 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     let own = mailbox_norm == user_norm;
     let mailbox_to_find: &str = if own { "" } else { &mailbox_norm };
     let (user, mailbox, mail) = match mail {
-        Some((mut m, t)) => {
+        Some((m, None)) => {
+            let [user, mailbox] = Sym::new_all([&user_norm, mailbox_to_find]);
+            (user, mailbox, Some(Box::new(m)))
+        }
+        Some((mut m, Some(t))) => {
             let [
                 user,
                 mailbox,
@@ -683,11 +689,16 @@ fn ipv4_before_port(raw: &str) -> Option<&str> {
     (digits_dots && digits).then_some(host)
 }
 
+/// The mail part of a MailItemsAccessed record, and the texts of its access context to be
+/// interned with the user and the mailbox. Without `context`, the client IP is left empty and
+/// no texts are returned (see `JsonParser::context`); everything that can make the record
+/// malformed is read either way.
 fn build_mail<'a>(
     a: &Slots<'a>,
     parser: &mut JsonParser,
     keep_ids: MessageIds,
-) -> Result<(MailAccess, MailTexts<'a>), Malformed> {
+    context: bool,
+) -> Result<(MailAccess, Option<MailTexts<'a>>), Malformed> {
     let mut access = AccessType::Unknown;
     let mut throttled = false;
     let mut on_prop = |name: &str, value: &str| {
@@ -731,6 +742,33 @@ fn build_mail<'a>(
         .and_then(|f| f.as_u64())
         .unwrap_or(listed.max(1));
 
+    let (client_ip, client_ip_raw, texts) = match context {
+        true => {
+            let (ip, raw, texts) = context_of(a);
+            (ip, raw, Some(texts))
+        }
+        false => (Sym::EMPTY, Sym::EMPTY, None),
+    };
+    let access = MailAccess {
+        access,
+        throttled,
+        operation_count,
+        logon_type: val(a.logon).and_then(logon_type_of),
+        client_ip,
+        client_ip_raw,
+        client_info: Sym::EMPTY,
+        session_id: Sym::EMPTY,
+        app_id: Sym::EMPTY,
+        client_app_id: Sym::EMPTY,
+        folders,
+        synced_folder,
+    };
+    Ok((access, texts))
+}
+
+/// The access context of a MailItemsAccessed record: its client IP (normalized and as
+/// written), and the texts interned with the user and the mailbox.
+fn context_of<'a>(a: &Slots<'a>) -> (Sym, Sym, MailTexts<'a>) {
     let ip_text = text(a.ip);
     let (client_ip, client_ip_raw) = ip_syms(ip_text.trim_ws());
     let app_ctx = match val(a.app_ctx) {
@@ -757,21 +795,7 @@ fn build_mail<'a>(
         app_id: lowered(trimmed(text(a.app_id))),
         client_app_id,
     };
-    let access = MailAccess {
-        access,
-        throttled,
-        operation_count,
-        logon_type: val(a.logon).and_then(logon_type_of),
-        client_ip,
-        client_ip_raw,
-        client_info: Sym::EMPTY,
-        session_id: Sym::EMPTY,
-        app_id: Sym::EMPTY,
-        client_app_id: Sym::EMPTY,
-        folders,
-        synced_folder,
-    };
-    Ok((access, texts))
+    (client_ip, client_ip_raw, texts)
 }
 
 /// The text of the fields of a [`MailAccess`] that [`build`] interns together with the user
