@@ -132,11 +132,13 @@ impl MalformedAt {
 /// comes from: `from_record(a) < from_record(b)` only when `a < b`. A form made of a prefix of
 /// `Record`'s fields, in their order, is such a form.
 pub trait Kept: Ord + Send + Sync + Sized {
-    /// Whether this form reads the access context of a MailItemsAccessed record (client IP,
-    /// client string, session, AppId, ClientAppId). A form that does not has the parser leave
-    /// those fields empty instead of normalizing and interning them (see
-    /// `JsonParser::context`).
-    const CONTEXT: bool = true;
+    /// Whether this form reads the access context (client IP, client string, session, AppId,
+    /// ClientAppId) of a MailItemsAccessed record with this access type and throttled flag.
+    /// Where it does not, the parser leaves those fields empty instead of normalizing and
+    /// interning them (see `JsonParser::context`).
+    fn needs_context(_: crate::model::AccessType, _: bool) -> bool {
+        true
+    }
     fn from_record(r: Record) -> Self;
     fn id(&self) -> &RecordId;
     fn time(&self) -> Nanos;
@@ -277,8 +279,8 @@ struct Worker {
 }
 
 impl Worker {
-    /// `context`: see [`Kept::CONTEXT`].
-    fn new(opts: &Options, context: bool) -> Self {
+    /// `context`: see [`Kept::needs_context`].
+    fn new(opts: &Options, context: crate::parse::NeedsContext) -> Self {
         let mut parser = JsonParser::new();
         parser.date_order = opts.date_order;
         parser.message_ids = opts.message_ids;
@@ -813,7 +815,7 @@ pub fn ingest_as<T: Kept>(inputs: &[InputPath], opts: &Options) -> Result<Ingest
                 let free_tx = free_tx.clone();
                 let (stop, partials) = (&stop, &partials);
                 s.spawn(move |_| {
-                    let mut worker = Worker::new(opts, T::CONTEXT);
+                    let mut worker = Worker::new(opts, T::needs_context);
                     // After a --strict stop the producer sends nothing more, but the work it
                     // sent before is still parsed: every piece earlier in input order than the
                     // one that stopped the run is read, so the malformed record reported is

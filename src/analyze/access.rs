@@ -26,10 +26,8 @@ use rayon::prelude::*;
 pub struct IsSync;
 
 impl crate::analyze::inventory::Select for IsSync {
-    fn select(r: &Record) -> bool {
-        r.mail
-            .as_deref()
-            .is_some_and(|m| m.access == AccessType::Sync)
+    fn select_mail(access: AccessType, _: bool) -> bool {
+        access == AccessType::Sync
     }
 }
 

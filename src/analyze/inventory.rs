@@ -109,7 +109,9 @@ pub struct InventoryRecord {
 
 impl Kept for InventoryRecord {
     /// None of its fields is part of the access context.
-    const CONTEXT: bool = false;
+    fn needs_context(_: AccessType, _: bool) -> bool {
+        false
+    }
     fn from_record(r: Record) -> Self {
         InventoryRecord {
             fields: r.fields(),
@@ -289,9 +291,19 @@ pub fn inventory<T: Inventoried>(ing: &Ingested<T>) -> Inventory {
     }
 }
 
-/// Which records a command keeps whole (see [`Selected`]).
+/// Which records a command keeps whole (see [`Selected`]): MailItemsAccessed records chosen
+/// by their access type and throttled flag, which the parser reads before the access context,
+/// so that it can leave the context out of the others (see [`Kept::needs_context`]).
 pub trait Select {
-    fn select(r: &Record) -> bool;
+    /// Whether a MailItemsAccessed record with this access type and throttled flag is kept
+    /// whole.
+    fn select_mail(access: AccessType, throttled: bool) -> bool;
+
+    fn select(r: &Record) -> bool {
+        r.mail
+            .as_deref()
+            .is_some_and(|m| Self::select_mail(m.access, m.throttled))
+    }
 }
 
 /// What a command that reads only some records in full (`throttled`: the throttled ones,
@@ -343,6 +355,10 @@ impl<S: Eq> PartialOrd for Selected<S> {
 }
 
 impl<S: Select + Eq + Send + Sync> Kept for Selected<S> {
+    /// Only the records kept whole.
+    fn needs_context(access: AccessType, throttled: bool) -> bool {
+        S::select_mail(access, throttled)
+    }
     fn from_record(r: Record) -> Self {
         if S::select(&r) {
             Selected::Whole(Box::new(r), std::marker::PhantomData)

@@ -24,8 +24,8 @@ pub struct Window {
 pub struct IsThrottled;
 
 impl Select for IsThrottled {
-    fn select(r: &Record) -> bool {
-        r.mail.as_deref().is_some_and(|m| m.throttled)
+    fn select_mail(_: crate::model::AccessType, throttled: bool) -> bool {
+        throttled
     }
 }
 

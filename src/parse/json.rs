@@ -167,6 +167,10 @@ pub fn is_unterminated(bytes: &[u8]) -> bool {
     strings.in_string() || depth > 0
 }
 
+/// Whether a MailItemsAccessed record with this access type and throttled flag gets its access
+/// context (see [`JsonParser::context`]).
+pub type NeedsContext = fn(crate::model::AccessType, bool) -> bool;
+
 /// What a parser keeps of each listed message's InternetMessageId. The items are checked and
 /// counted in every case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,11 +196,13 @@ pub struct JsonParser {
     /// What to keep of each listed message's InternetMessageId ([`MessageIds::Text`] by
     /// default).
     pub message_ids: MessageIds,
-    /// Whether to normalize and intern the access context of a MailItemsAccessed record
-    /// (client IP, client string, session, AppId, ClientAppId; `true` by default). Off, they
-    /// are left empty: for a command that never reads them (`stats`, about a tenth of its
-    /// time). A record without an id gets them all the same, for its content digest.
-    pub context: bool,
+    /// Which MailItemsAccessed records (by access type and throttled flag) get their access
+    /// context normalized and interned: client IP, client string, session, AppId, ClientAppId
+    /// (all, by default). The others have these fields empty: for the commands that never read
+    /// them (`stats`, and `throttled` and `syncs` outside the records they list), about a
+    /// tenth of their time. A record without an id gets them all the same, for its content
+    /// digest.
+    pub context: NeedsContext,
     buf: Vec<u8>,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
@@ -214,7 +220,7 @@ impl JsonParser {
         JsonParser {
             date_order: None,
             message_ids: MessageIds::Text,
-            context: true,
+            context: |_, _| true,
             buf: Vec::new(),
             buffers: Buffers::new(4096),
             tape: None,

@@ -11,7 +11,7 @@
 pub mod fields;
 mod json;
 
-pub use json::{JsonParser, Malformed, MalformedKind, MessageIds, is_unterminated};
+pub use json::{JsonParser, Malformed, MalformedKind, MessageIds, NeedsContext, is_unterminated};
 
 use crate::model::{AccessType, Folder, Item, MAIL_ITEMS_ACCESSED, MailAccess, Record, RecordId};
 use crate::sym::Sym;
@@ -528,10 +528,8 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
         true => MessageIds::Text,
         false => parser.message_ids,
     };
-    // The same for the access context.
-    let context = parser.context || id.is_empty();
     let mail = if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
-        match build_mail(&a, parser, keep_ids, context) {
+        match build_mail(&a, parser, keep_ids, id.is_empty()) {
             Ok(m) => Some(m),
             Err(m) => return Outcome::Malformed(m),
         }
@@ -690,14 +688,14 @@ fn ipv4_before_port(raw: &str) -> Option<&str> {
 }
 
 /// The mail part of a MailItemsAccessed record, and the texts of its access context to be
-/// interned with the user and the mailbox. Without `context`, the client IP is left empty and
-/// no texts are returned (see `JsonParser::context`); everything that can make the record
-/// malformed is read either way.
+/// interned with the user and the mailbox. A record `JsonParser::context` leaves out gets no
+/// client IP and no texts, unless it has no id (`id_less`: its content digest covers them);
+/// everything that can make the record malformed is read either way.
 fn build_mail<'a>(
     a: &Slots<'a>,
     parser: &mut JsonParser,
     keep_ids: MessageIds,
-    context: bool,
+    id_less: bool,
 ) -> Result<(MailAccess, Option<MailTexts<'a>>), Malformed> {
     let mut access = AccessType::Unknown;
     let mut throttled = false;
@@ -742,6 +740,7 @@ fn build_mail<'a>(
         .and_then(|f| f.as_u64())
         .unwrap_or(listed.max(1));
 
+    let context = id_less || (parser.context)(access, throttled);
     let (client_ip, client_ip_raw, texts) = match context {
         true => {
             let (ip, raw, texts) = context_of(a);
