@@ -16,10 +16,11 @@ Examples:
   mailscope lookup exports/ --id '<CAF=abc123@mail.gmail.com>'
   mailscope lookup exports/ --ids sensitive-ids.txt --format table
 
-Columns: internet_message_id, mailbox, time, user, client_ip, client_info, session_id,
-logon_type, access, folder, app_id, client_app_id, record_id, repeat_within_hour (true when
-the one-hour de-duplication collapses this access into an earlier one). Ids with no access
-are listed on stderr; no record is not proof of no access (throttling, de-duplication).";
+Columns: internet_message_id, mailbox, time, user, client_ip, client_ip_raw (as the record
+wrote it: with its port, brackets or ::ffff:), client_info, session_id, logon_type, access,
+folder, app_id, client_app_id, record_id, repeat_within_hour (true when the one-hour
+de-duplication collapses this access into an earlier one). Ids with no access are listed on
+stderr; no record is not proof of no access (throttling, de-duplication).";
 
 pub fn run(args: &LookupArgs) -> Result<i32> {
     let mut wanted: BTreeSet<String> = args
@@ -65,6 +66,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         "time",
         "user",
         "client_ip",
+        "client_ip_raw",
         "client_info",
         "session_id",
         "logon_type",
@@ -87,6 +89,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
             Cell::Time(a.time),
             Cell::Sym(c.user),
             Cell::Sym(c.client_ip),
+            Cell::Sym(m.client_ip_raw),
             Cell::Sym(c.client_info),
             Cell::Sym(c.session_id),
             Cell::Text(m.logon_type_name()),

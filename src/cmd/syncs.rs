@@ -13,8 +13,9 @@ Examples:
   mailscope syncs exports/
   mailscope syncs exports/ --ip 203.0.113.7 --format table
 
-Columns: mailbox, folder, time, user, client_ip, client_info, session_id, logon_type,
-app_id, client_app_id, record_id. Sync is recorded only for desktop Outlook clients.";
+Columns: mailbox, folder, time, user, client_ip, client_ip_raw (as the record wrote it: with
+its port, brackets or ::ffff:), client_info, session_id, logon_type, app_id, client_app_id,
+record_id. Sync is recorded only for desktop Outlook clients.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
     // Sync records are kept whole, the others as the few fields that order them.
@@ -33,6 +34,7 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
         "time",
         "user",
         "client_ip",
+        "client_ip_raw",
         "client_info",
         "session_id",
         "logon_type",
@@ -49,6 +51,7 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
             Cell::Time(r.time),
             Cell::Sym(r.user),
             Cell::Sym(m.client_ip),
+            Cell::Sym(m.client_ip_raw),
             Cell::Sym(m.client_info),
             Cell::Sym(m.session_id),
             Cell::Text(m.logon_type_name()),

@@ -13,7 +13,8 @@ Examples:
   mailscope throttled exports/ --records --format table
 
 Columns: mailbox, start, end (RFC 3339 UTC), throttled_records, record_ids.
-With --records: mailbox, time, window_end, record_id, user, client_ip, client_info, session_id.";
+With --records: mailbox, time, window_end, record_id, user, client_ip, client_ip_raw (as the
+record wrote it: with its port, brackets or ::ffff:), client_info, session_id.";
 
 pub fn run(args: &ThrottledArgs) -> Result<i32> {
     // Throttled records are kept whole, the others as the few fields that order them.
@@ -33,6 +34,7 @@ pub fn run(args: &ThrottledArgs) -> Result<i32> {
             "record_id",
             "user",
             "client_ip",
+            "client_ip_raw",
             "client_info",
             "session_id",
         ]);
@@ -47,6 +49,7 @@ pub fn run(args: &ThrottledArgs) -> Result<i32> {
                 Cell::text(&r.id),
                 Cell::Sym(r.user),
                 Cell::Sym(m.client_ip),
+                Cell::Sym(m.client_ip_raw),
                 Cell::Sym(m.client_info),
                 Cell::Sym(m.session_id),
             ]);

@@ -284,6 +284,44 @@ fn the_demo_tenant_answers() {
     ]));
     let folders: Vec<&str> = syncs.iter().map(|r| r["folder"].as_str()).collect();
     assert_eq!(folders, ["\\Inbox\\Finance", "\\Sent Items"]);
+    // The IP as each record wrote it (port, brackets) beside the normalized one, in the
+    // listings of records: syncs, throttled records, lookup.
+    let ips = |rows: &[std::collections::BTreeMap<String, String>]| -> Vec<(String, String)> {
+        rows.iter()
+            .map(|r| (r["client_ip"].clone(), r["client_ip_raw"].clone()))
+            .collect()
+    };
+    let v6 = (
+        "2001:db8:bad::66".to_string(),
+        "[2001:db8:bad::66]:443".to_string(),
+    );
+    assert_eq!(ips(&syncs), [v6.clone(), v6.clone()]);
+    let thr_records = csv_rows(&stdout_of(&[
+        "throttled",
+        &ev,
+        "--records",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(ips(&thr_records), [v6]);
+    let looked = csv_rows(&stdout_of(&[
+        "lookup",
+        &ev,
+        "--id",
+        &m1["internet_message_id"],
+        "--format",
+        "csv",
+    ]));
+    let raw: Vec<String> = ips(&looked).into_iter().map(|(_, raw)| raw).collect();
+    assert_eq!(
+        raw,
+        [
+            "203.0.113.66:51234",
+            "203.0.113.66:51234",
+            "203.0.113.66",
+            "198.51.100.10"
+        ]
+    );
     // The throttled record opens a 24-hour window.
     let thr = csv_rows(&stdout_of(&["throttled", &ev, "--format", "csv"]));
     assert_eq!(thr.len(), 1);
