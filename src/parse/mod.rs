@@ -546,10 +546,6 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
     let own = mailbox_norm == user_norm;
     let mailbox_to_find: &str = if own { "" } else { &mailbox_norm };
     let (user, mailbox, mail) = match mail {
-        Some((m, None)) => {
-            let [user, mailbox] = Sym::new_all([&user_norm, mailbox_to_find]);
-            (user, mailbox, Some(Box::new(m)))
-        }
         Some((mut m, Some(t))) => {
             let [
                 user,
@@ -572,9 +568,10 @@ fn build<'a>(mut a: Slots<'a>, wrapper: Option<&Slots<'a>>, parser: &mut JsonPar
             m.client_app_id = client_app_id;
             (user, mailbox, Some(Box::new(m)))
         }
-        None => {
+        // Not MailItemsAccessed, or its access context left out (see `build_mail`).
+        other => {
             let [user, mailbox] = Sym::new_all([&user_norm, mailbox_to_find]);
-            (user, mailbox, None)
+            (user, mailbox, other.map(|(m, _)| Box::new(m)))
         }
     };
     let mailbox = if own { user } else { mailbox };
