@@ -5,8 +5,9 @@ use crate::ingest::{FileReport, Ingested, Kept, MalformedAt};
 use crate::model::{AccessType, Nanos, Record, RecordId};
 use crate::parse::fields::format_time;
 use crate::sym::Sym;
+use ahash::{AHashMap, AHashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Record counts that mean an export was probably cut at a tool's limit.
 /// See: ../shared/docs/formats.md, "Damaged input" (5,000 and 50,000 rows).
@@ -136,79 +137,189 @@ fn span(first: Option<Nanos>, last: Option<Nanos>) -> (Option<String>, Option<St
     (first.map(format_time), last.map(format_time))
 }
 
-pub fn inventory<T: Inventoried>(ing: &Ingested<T>) -> Inventory {
-    let mut by_operation: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut by_access: BTreeMap<String, u64> = BTreeMap::new();
-    let mut mailboxes: BTreeMap<&str, MailboxSummary> = BTreeMap::new();
-    let mut mb_times: BTreeMap<&str, (Nanos, Nanos)> = BTreeMap::new();
-    let mut users: BTreeMap<&str, UserSummary> = BTreeMap::new();
-    let mut accounts: BTreeSet<&str> = BTreeSet::new();
-    let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    let (mut mia, mut throttled) = (0u64, 0u64);
-    let (mut mia_first, mut mia_last): (Option<Nanos>, Option<Nanos>) = (None, None);
-    for r in ing.records.iter().map(T::fields) {
-        *by_operation.entry(r.operation.as_str()).or_default() += 1;
-        *per_hour
+/// Per mailbox (MailItemsAccessed records only): records by access type, throttled, span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MailboxTally {
+    mia: u64,
+    by_access: [u64; 3],
+    throttled: u64,
+    first: Nanos,
+    last: Nanos,
+}
+
+/// What the inventory counts of a run of records. Keyed by `Sym` (hashed by its stored hash,
+/// compared by pointer): no text is read per record. Runs are counted in parallel and merged
+/// by adding, so the counts do not depend on how the records were split.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    by_operation: AHashMap<Sym, u64>,
+    /// MailItemsAccessed records by access type (`AccessType` order).
+    by_access: [u64; 3],
+    mailboxes: AHashMap<Sym, MailboxTally>,
+    /// Per user: records, MailItemsAccessed records.
+    users: AHashMap<Sym, (u64, u64)>,
+    /// Mailboxes named by any record.
+    all_mailboxes: AHashSet<Sym>,
+    per_hour: AHashMap<i64, u64>,
+    throttled: u64,
+    mia_span: Option<(Nanos, Nanos)>,
+}
+
+fn widen(span: Option<(Nanos, Nanos)>, first: Nanos, last: Nanos) -> Option<(Nanos, Nanos)> {
+    Some(span.map_or((first, last), |(a, b)| (a.min(first), b.max(last))))
+}
+
+fn add_all<K: std::hash::Hash + Eq, V>(
+    into: &mut AHashMap<K, V>,
+    from: AHashMap<K, V>,
+    merge: impl Fn(&mut V, V),
+) {
+    for (k, v) in from {
+        match into.entry(k) {
+            std::collections::hash_map::Entry::Occupied(mut e) => merge(e.get_mut(), v),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+}
+
+impl Tally {
+    fn add(&mut self, r: Fields) {
+        *self.by_operation.entry(r.operation).or_default() += 1;
+        *self
+            .per_hour
             .entry(r.time.div_euclid(3_600_000_000_000))
             .or_default() += 1;
-        if !r.mailbox.is_empty() {
-            accounts.insert(r.mailbox.as_str());
-        }
-        if r.user.contains('@') {
-            accounts.insert(r.user.as_str());
-        }
-        if !r.user.is_empty() {
-            let u = users.entry(r.user.as_str()).or_insert_with(|| UserSummary {
-                user: r.user.to_string(),
-                records: 0,
-                mail_items_accessed: 0,
-            });
-            u.records += 1;
-            u.mail_items_accessed += r.mail.is_some() as u64;
-        }
+        self.all_mailboxes.insert(r.mailbox);
+        let u = self.users.entry(r.user).or_default();
+        u.0 += 1;
+        u.1 += r.mail.is_some() as u64;
         let Some((access, is_throttled)) = r.mail else {
-            continue;
+            return;
         };
-        mia += 1;
-        throttled += is_throttled as u64;
-        mia_first = Some(mia_first.map_or(r.time, |t| t.min(r.time)));
-        mia_last = Some(mia_last.map_or(r.time, |t| t.max(r.time)));
-        *by_access.entry(access.to_string()).or_default() += 1;
-        let mb = mailboxes
-            .entry(r.mailbox.as_str())
-            .or_insert_with(|| MailboxSummary {
-                mailbox: r.mailbox.to_string(),
-                mail_items_accessed: 0,
-                bind: 0,
-                sync: 0,
-                unknown_access: 0,
-                throttled: 0,
-                first_time: String::new(),
-                last_time: String::new(),
-            });
-        mb.mail_items_accessed += 1;
-        match access {
-            AccessType::Bind => mb.bind += 1,
-            AccessType::Sync => mb.sync += 1,
-            AccessType::Unknown => mb.unknown_access += 1,
-        }
+        self.throttled += is_throttled as u64;
+        self.mia_span = widen(self.mia_span, r.time, r.time);
+        self.by_access[access as usize] += 1;
+        let mb = self.mailboxes.entry(r.mailbox).or_insert(MailboxTally {
+            mia: 0,
+            by_access: [0; 3],
+            throttled: 0,
+            first: r.time,
+            last: r.time,
+        });
+        mb.mia += 1;
+        mb.by_access[access as usize] += 1;
         mb.throttled += is_throttled as u64;
-        let t = mb_times
-            .entry(r.mailbox.as_str())
-            .or_insert((r.time, r.time));
-        t.0 = t.0.min(r.time);
-        t.1 = t.1.max(r.time);
+        mb.first = mb.first.min(r.time);
+        mb.last = mb.last.max(r.time);
     }
-    for (k, (a, b)) in mb_times {
-        if let Some(mb) = mailboxes.get_mut(k) {
-            mb.first_time = format_time(a);
-            mb.last_time = format_time(b);
+
+    fn merge(mut self, other: Tally) -> Tally {
+        add_all(&mut self.by_operation, other.by_operation, |a, b| *a += b);
+        add_all(&mut self.per_hour, other.per_hour, |a, b| *a += b);
+        add_all(&mut self.users, other.users, |a, b| {
+            a.0 += b.0;
+            a.1 += b.1;
+        });
+        add_all(&mut self.mailboxes, other.mailboxes, |a, b| {
+            a.mia += b.mia;
+            for (x, y) in a.by_access.iter_mut().zip(b.by_access) {
+                *x += y;
+            }
+            a.throttled += b.throttled;
+            a.first = a.first.min(b.first);
+            a.last = a.last.max(b.last);
+        });
+        self.all_mailboxes.extend(other.all_mailboxes);
+        for (x, y) in self.by_access.iter_mut().zip(other.by_access) {
+            *x += y;
         }
+        self.throttled += other.throttled;
+        if let Some((a, b)) = other.mia_span {
+            self.mia_span = widen(self.mia_span, a, b);
+        }
+        self
     }
-    let without: Vec<String> = accounts
+}
+
+/// `map`'s entries in the text order of their keys.
+fn by_text<V>(map: AHashMap<Sym, V>) -> Vec<(Sym, V)> {
+    let mut v: Vec<(Sym, V)> = map.into_iter().collect();
+    v.sort_unstable_by_key(|a| a.0);
+    v
+}
+
+pub fn inventory<T: Inventoried + Sync>(ing: &Ingested<T>) -> Inventory {
+    // Runs of at least 64k records: few enough tallies that merging them costs little
+    // whatever the number of distinct users and mailboxes.
+    let run = (ing.records.len() / (4 * rayon::current_num_threads())).max(1 << 16);
+    inventory_in_runs(ing, run)
+}
+
+/// [`inventory`], counting runs of `run` records in parallel and merging their tallies
+/// (`inventory` chooses the length; tests choose short runs, to check that the result does
+/// not depend on it).
+pub fn inventory_in_runs<T: Inventoried + Sync>(ing: &Ingested<T>, run: usize) -> Inventory {
+    use rayon::prelude::*;
+    let tally = ing
+        .records
+        .par_chunks(run.max(1))
+        .map(|rs| {
+            let mut t = Tally::default();
+            for r in rs {
+                t.add(r.fields());
+            }
+            t
+        })
+        .reduce(Tally::default, Tally::merge);
+    let mia: u64 = tally.by_access.iter().sum();
+    let throttled = tally.throttled;
+    let (mia_first, mia_last) = tally.mia_span.unzip();
+    let by_access: BTreeMap<String, u64> =
+        [AccessType::Bind, AccessType::Sync, AccessType::Unknown]
+            .into_iter()
+            .filter(|&a| tally.by_access[a as usize] > 0)
+            .map(|a| (a.to_string(), tally.by_access[a as usize]))
+            .collect();
+    let by_operation: BTreeMap<&str, u64> = tally
+        .by_operation
         .iter()
-        .filter(|a| !mailboxes.contains_key(*a))
-        .map(|a| a.to_string())
+        .map(|(k, &v)| (k.as_str(), v))
+        .collect();
+    let per_hour: BTreeMap<i64, u64> = tally.per_hour.into_iter().collect();
+    // Accounts seen (mailboxes, and users that are UPNs) with no MailItemsAccessed record.
+    let mut without: Vec<Sym> = tally
+        .all_mailboxes
+        .iter()
+        .chain(tally.users.keys().filter(|u| u.contains('@')))
+        .filter(|a| !a.is_empty() && !tally.mailboxes.contains_key(*a))
+        .copied()
+        .collect();
+    without.sort_unstable();
+    without.dedup();
+    let without: Vec<String> = without.iter().map(|a| a.to_string()).collect();
+    let users: Vec<UserSummary> = by_text(tally.users)
+        .into_iter()
+        .filter(|(u, _)| !u.is_empty())
+        .map(|(u, (records, mia))| UserSummary {
+            user: u.to_string(),
+            records,
+            mail_items_accessed: mia,
+        })
+        .collect();
+    let mailboxes: Vec<MailboxSummary> = by_text(tally.mailboxes)
+        .into_iter()
+        .map(|(m, t)| MailboxSummary {
+            mailbox: m.to_string(),
+            mail_items_accessed: t.mia,
+            bind: t.by_access[AccessType::Bind as usize],
+            sync: t.by_access[AccessType::Sync as usize],
+            unknown_access: t.by_access[AccessType::Unknown as usize],
+            throttled: t.throttled,
+            first_time: format_time(t.first),
+            last_time: format_time(t.last),
+        })
         .collect();
 
     let mut caps = Vec::new();
@@ -282,8 +393,8 @@ pub fn inventory<T: Inventoried>(ing: &Ingested<T>) -> Inventory {
         last_time,
         mail_items_accessed_first_time: mia_first_s,
         mail_items_accessed_last_time: mia_last_s,
-        mailboxes: mailboxes.into_values().collect(),
-        users: users.into_values().collect(),
+        mailboxes,
+        users,
         mailboxes_without_mail_items_accessed: without,
         capped_export_signs: caps,
         files: ing.files.clone(),
@@ -413,6 +524,30 @@ mod tests {
             proptest::prop_assert_eq!(ka.fields(), a.fields());
             selected_agrees::<IsThrottled>(&a, &b);
             selected_agrees::<IsSync>(&a, &b);
+        }
+    }
+
+    proptest::proptest! {
+        /// Tallies merge in either order into the tally of all their records: the inventory
+        /// does not depend on how its records are split into runs, or in what order the runs
+        /// are merged.
+        #[test]
+        fn tallies_merge_into_the_tally_of_all(
+            choices in proptest::collection::vec(proptest::array::uniform7(0usize..6), 1..12),
+            at in 0usize..12,
+        ) {
+            let rs: Vec<Record> = choices.into_iter().map(copy).collect();
+            let at = at.min(rs.len());
+            let tally = |rs: &[Record]| {
+                let mut t = Tally::default();
+                for r in rs {
+                    t.add(r.fields());
+                }
+                t
+            };
+            let (a, b) = rs.split_at(at);
+            proptest::prop_assert_eq!(tally(a).merge(tally(b)), tally(&rs));
+            proptest::prop_assert_eq!(tally(b).merge(tally(a)), tally(&rs));
         }
     }
 

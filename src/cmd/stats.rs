@@ -46,7 +46,10 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     // Only what the inventory reads is kept of each record, as it is parsed.
     let ing = ingest_as::<InventoryRecord>(&inputs, &opts)?;
     let code = super::report_skipped(&ing, &args.run);
+    let phase = crate::progress::Phase::start("inventory");
     let inv = inventory(&ing);
+    drop(phase);
+    let _phase = crate::progress::Phase::start("write");
     let mut out = out;
     match out.format {
         Format::Json => {

@@ -405,6 +405,42 @@ fn contexts_and_sessions_count_the_same_by_digest() {
     }
 }
 
+/// The inventory counts runs of records in parallel and merges their tallies: any run
+/// length gives the same inventory as one run, over every sample, the demo tenant (a throttled
+/// mailbox, duplicates across shapes) and a generated export with an attacker.
+#[test]
+fn inventory_does_not_depend_on_how_the_records_are_split() {
+    use mailscope::analyze::inventory::inventory_in_runs;
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = samples_and_generated(
+        dir.path(),
+        mailscope::generate::GenerateOptions {
+            size: 1_000_000,
+            seed: 11,
+            attacker: true,
+            ..mailscope::generate::GenerateOptions::default()
+        },
+    );
+    let demo =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo/evidence");
+    paths.extend(std::fs::read_dir(demo).unwrap().map(|e| e.unwrap().path()));
+    let ing = ingest_with(&paths, &opts(2, 1 << 20));
+    let json = |run: usize| serde_json::to_string_pretty(&inventory_in_runs(&ing, run)).unwrap();
+    let whole = json(ing.records.len());
+    let inv = inventory_in_runs(&ing, ing.records.len());
+    assert!(
+        inv.throttled_records > 0
+            && inv.by_access_type.len() == 3
+            && inv.mailboxes.len() > 10
+            && !inv.mailboxes_without_mail_items_accessed.is_empty()
+            && inv.by_operation.len() > 5,
+        "{whole}"
+    );
+    for run in [1, 2, 7, 100, 1000] {
+        assert_eq!(json(run), whole, "runs of {run}");
+    }
+}
+
 /// Reading without folders (what `stats` and `throttled` do) changes nothing the inventory
 /// or the throttled windows and records report, over every sample and a generated export
 /// (duplicates, a throttled mailbox, an attacker); and there were folders to drop.
