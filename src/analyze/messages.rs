@@ -2,16 +2,16 @@
 //! InternetMessageId), with when, how often (after the one-hour de-duplication), and from
 //! which sessions and addresses.
 
-use super::access::{Accesses, join_set};
+use super::access::{Access, Accesses, Context, join_set};
 use crate::model::Nanos;
 use crate::sym::Sym;
-use ahash::AHashMap;
+use rayon::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRow {
-    pub mailbox: String,
+    pub mailbox: Sym,
     /// Normalized id, without brackets; print as `<id>`.
-    pub internet_message_id: String,
+    pub internet_message_id: Sym,
     /// Folder paths it was read in (`;`-separated).
     pub folder: String,
     pub size_bytes: Option<u64>,
@@ -25,61 +25,197 @@ pub struct MessageRow {
     pub users: String,
 }
 
-#[derive(Default)]
-struct Agg {
-    folders: Vec<Sym>,
-    size: Option<u64>,
-    first: Option<Nanos>,
-    last: Nanos,
-    accesses: u64,
-    raw: u64,
-    sessions: Vec<Sym>,
-    ips: Vec<Sym>,
-    users: Vec<Sym>,
+/// One (mailbox, message)'s row from its accesses.
+fn row<'a>(acc: &Accesses<'_>, items: impl Iterator<Item = &'a Access> + Clone) -> MessageRow {
+    let first = items.clone().next().expect("a group has an access");
+    let c = acc.ctx(first);
+    // Most messages are read in one folder, session, address and user: one value, no join.
+    let texts = |f: fn(&Context) -> Sym| {
+        let one = f(c);
+        if items.clone().all(|a| f(acc.ctx(a)) == one) {
+            one.to_string()
+        } else {
+            join_set(items.clone().map(|a| f(acc.ctx(a)).as_str()))
+        }
+    };
+    MessageRow {
+        mailbox: c.mailbox,
+        internet_message_id: first.message,
+        folder: texts(|c| c.folder),
+        size_bytes: items.clone().filter_map(Access::size).max(),
+        first_access: items.clone().map(|a| a.time).min().unwrap_or_default(),
+        last_access: items.clone().map(|a| a.time).max().unwrap_or_default(),
+        accesses: items.clone().filter(|a| a.kept).count() as u64,
+        accesses_raw: items.clone().count() as u64,
+        sessions: texts(|c| c.session_id),
+        client_ips: texts(|c| c.client_ip),
+        users: texts(|c| c.user),
+    }
 }
 
+/// One row per (mailbox, message), sorted by mailbox, first access and id.
+///
+/// The accesses are grouped in parallel: sorted by the stored hashes of the mailbox and the
+/// message (their texts are read only where two keys' hashes are equal), so that each
+/// (mailbox, message) is one run; the runs are put in output order by their first access and
+/// each makes its row on its own.
 pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
-    let mut groups: AHashMap<(Sym, Sym), Agg> = AHashMap::new();
-    for it in &acc.items {
-        let c = acc.ctx(it);
-        let a = groups.entry((c.mailbox, it.message)).or_default();
-        a.folders.push(c.folder);
-        a.size = a.size.max(it.size());
-        a.first = Some(a.first.map_or(it.time, |t| t.min(it.time)));
-        a.last = a.last.max(it.time);
-        a.accesses += it.kept as u64;
-        a.raw += 1;
-        a.sessions.push(c.session_id);
-        a.ips.push(c.client_ip);
-        a.users.push(c.user);
-    }
-    let mut rows: Vec<MessageRow> = groups
-        .into_iter()
-        .map(|((mailbox, id), a)| MessageRow {
-            mailbox: mailbox.into(),
-            internet_message_id: id.into(),
-            folder: join_set(a.folders.iter().map(|s| s.as_str())),
-            size_bytes: a.size,
-            first_access: a.first.unwrap_or_default(),
-            last_access: a.last,
-            accesses: a.accesses,
-            accesses_raw: a.raw,
-            sessions: join_set(a.sessions.iter().map(|s| s.as_str())),
-            client_ips: join_set(a.ips.iter().map(|s| s.as_str())),
-            users: join_set(a.users.iter().map(|s| s.as_str())),
+    let key = |i: u32| {
+        let a = &acc.items[i as usize];
+        (acc.ctx(a).mailbox, a.message)
+    };
+    let mut order: Vec<(u64, u64, u32)> = acc
+        .items
+        .par_iter()
+        .enumerate()
+        .map(|(i, a)| (acc.ctx(a).mailbox.hash_value(), a.message_hash, i as u32))
+        .collect();
+    order.par_sort_unstable_by_key(|&(mailbox, message, _)| (mailbox, message));
+    // Keys whose hashes are equal but which differ (a collision, hardly ever) are ordered by
+    // their text, so that each key is one run.
+    order
+        .par_chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1))
+        .filter(|run| run.iter().any(|&(_, _, i)| key(i) != key(run[0].2)))
+        .for_each(|run| run.sort_unstable_by_key(|a| key(a.2)));
+    // Each run: its (mailbox, first access, message), the output order, and its place.
+    let runs: Vec<&[(u64, u64, u32)]> = order
+        .par_chunk_by(|a, b| (a.0, a.1) == (b.0, b.1) && key(a.2) == key(b.2))
+        .collect();
+    let mut sorted: Vec<(Sym, Nanos, Sym, u32)> = runs
+        .par_iter()
+        .enumerate()
+        .map(|(r, run)| {
+            let (mailbox, message) = key(run[0].2);
+            let first = run
+                .iter()
+                .map(|&(_, _, i)| acc.items[i as usize].time)
+                .min();
+            (mailbox, first.unwrap_or_default(), message, r as u32)
         })
         .collect();
-    rows.sort_by(|a, b| {
-        (&a.mailbox, a.first_access, &a.internet_message_id).cmp(&(
-            &b.mailbox,
-            b.first_access,
-            &b.internet_message_id,
-        ))
-    });
-    rows
+    sorted.par_sort_unstable();
+    sorted
+        .par_iter()
+        .map(|&(.., r)| {
+            row(
+                acc,
+                runs[r as usize]
+                    .iter()
+                    .map(|&(_, _, i)| &acc.items[i as usize]),
+            )
+        })
+        .collect()
 }
 
 /// Prints a normalized id the way investigators and message trace write it.
 pub fn bracketed(id: &str) -> String {
     format!("<{id}>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AccessType;
+    use std::collections::BTreeMap;
+
+    /// The rows by the plain definition: the accesses grouped by the text of (mailbox,
+    /// message), in (mailbox, first access, message) order.
+    fn oracle(acc: &Accesses<'_>) -> Vec<MessageRow> {
+        let mut groups: BTreeMap<(&str, &str), Vec<&Access>> = BTreeMap::new();
+        for a in &acc.items {
+            let key = (acc.ctx(a).mailbox.as_str(), a.message.as_str());
+            groups.entry(key).or_default().push(a);
+        }
+        let set = |g: &[&Access], f: fn(&Context) -> Sym| -> String {
+            let mut v: Vec<&str> = g.iter().map(|a| f(acc.ctx(a)).as_str()).collect();
+            v.retain(|s| !s.is_empty());
+            v.sort_unstable();
+            v.dedup();
+            v.join(";")
+        };
+        let mut rows: Vec<MessageRow> = groups
+            .into_values()
+            .map(|g| MessageRow {
+                mailbox: acc.ctx(g[0]).mailbox,
+                internet_message_id: g[0].message,
+                folder: set(&g, |c| c.folder),
+                size_bytes: g.iter().filter_map(|a| a.size()).max(),
+                first_access: g.iter().map(|a| a.time).min().unwrap(),
+                last_access: g.iter().map(|a| a.time).max().unwrap(),
+                accesses: g.iter().filter(|a| a.kept).count() as u64,
+                accesses_raw: g.len() as u64,
+                sessions: set(&g, |c| c.session_id),
+                client_ips: set(&g, |c| c.client_ip),
+                users: set(&g, |c| c.user),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (
+                a.mailbox.as_str(),
+                a.first_access,
+                a.internet_message_id.as_str(),
+            )
+                .cmp(&(
+                    b.mailbox.as_str(),
+                    b.first_access,
+                    b.internet_message_id.as_str(),
+                ))
+        });
+        rows
+    }
+
+    proptest::proptest! {
+        /// Grouping in parallel by hashes gives the plain definition's rows, on 1 to 3
+        /// threads, also when different messages share a hash (forced: four messages, two
+        /// hashes) and when one message is read in several contexts, folders and sessions.
+        #[test]
+        fn rows_are_the_plain_grouping(
+            raw in proptest::collection::vec(
+                (0usize..4, 0usize..4, 0i64..100, proptest::option::of(0u64..5), proptest::bool::ANY),
+                1..60,
+            )
+        ) {
+            let [m1, m2] = [Sym::new("ceo@x"), Sym::new("cfo@x")];
+            let context = |mailbox, folder: &str, session: &str, ip: &str| Context {
+                mailbox,
+                user: Sym::new("attacker@x"),
+                client_ip: Sym::new(ip),
+                client_info: Sym::EMPTY,
+                session_id: Sym::new(session),
+                logon_type: Some(0),
+                access: AccessType::Bind,
+                folder: Sym::new(folder),
+            };
+            let contexts = vec![
+                context(m1, "\\Inbox", "s1", "203.0.113.1"),
+                context(m1, "\\Sent Items", "s2", "203.0.113.2"),
+                context(m2, "\\Inbox", "s1", "203.0.113.1"),
+                context(m2, "", "", ""),
+            ];
+            let ids = ["a@x", "b@x", "c@x", "d@x"].map(Sym::new_unshared);
+            let items: Vec<Access> = raw
+                .iter()
+                .enumerate()
+                .map(|(rec, &(ctx, m, minute, size, kept))| {
+                    let mut a = Access::new(rec as u32, ctx as u32, 0, ids[m], size, minute * 60);
+                    a.message_hash = [7, 7, 9, 9][m];
+                    a.kept = kept;
+                    a
+                })
+                .collect();
+            let acc = Accesses {
+                records: Vec::new(),
+                contexts,
+                fulls: Vec::new(),
+                record_contexts: Vec::new(),
+                items,
+            };
+            let want = oracle(&acc);
+            for threads in 1..=3 {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let got = pool.install(|| messages(&acc));
+                proptest::prop_assert_eq!(&got, &want, "{} threads", threads);
+            }
+        }
+    }
 }

@@ -21,17 +21,24 @@ client_ips, then users and accesses_raw. Sync records name folders, not messages
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let l = super::common::load(args)?;
     let filter = &l.filter;
+    let phase = crate::progress::Phase::start("accesses");
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    drop(phase);
+    let phase = crate::progress::Phase::start("aggregate");
     let mut header = MESSAGE_COLUMNS.to_vec();
     header.extend(["users", "accesses_raw"]);
     let found = messages(&acc);
     // A few flat vectors: freed at once, and their memory serves the rows below.
     drop(acc);
-    let mut rows = Rows::new(&header);
-    for m in found {
-        let mut row = message_cells(&m);
-        row.extend([Cell::Text(m.users), Cell::Int(m.accesses_raw)]);
-        rows.push(row);
-    }
+    drop(phase);
+    let phase = crate::progress::Phase::start("rows");
+    let rows = Rows::generated(&header, found.len(), move |i| {
+        let m = &found[i];
+        let mut row = message_cells(m);
+        row.extend([Cell::text(&m.users), Cell::Int(m.accesses_raw)]);
+        row
+    });
+    drop(phase);
+    let _phase = crate::progress::Phase::start("write");
     l.write(&rows)
 }

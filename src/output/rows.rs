@@ -67,7 +67,7 @@ pub const MESSAGE_COLUMNS: [&str; 9] = [
 /// The cells of [`MESSAGE_COLUMNS`] for one message.
 pub fn message_cells(m: &crate::analyze::messages::MessageRow) -> Vec<Cell> {
     vec![
-        Cell::text(&m.mailbox),
+        Cell::Sym(m.mailbox),
         Cell::Text(crate::analyze::messages::bracketed(&m.internet_message_id)),
         Cell::text(&m.folder),
         Cell::opt_int(m.size_bytes),

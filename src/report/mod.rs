@@ -92,7 +92,7 @@ impl<'a, 'r> Report<'a, 'r> {
         let mut matched = 0u64;
         let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
         for m in &self.result.messages {
-            if trace.messages.contains_key(&m.internet_message_id) {
+            if trace.messages.contains_key(m.internet_message_id.as_str()) {
                 matched += 1;
             } else {
                 *reasons
