@@ -126,7 +126,7 @@ pub struct Accesses<'r> {
 }
 
 /// The mail part of a record the accesses stage selected (MailItemsAccessed records only).
-fn mail(r: &Record) -> &MailAccess {
+pub(crate) fn mail(r: &Record) -> &MailAccess {
     r.mail
         .as_deref()
         .expect("selected records are MailItemsAccessed")

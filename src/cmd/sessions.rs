@@ -21,7 +21,10 @@ accesses (after the one-hour de-duplication), synced_folders, logon_types, app_i
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let l = super::common::load_counting_messages(args)?;
     let filter = &l.filter;
+    let phase = crate::progress::Phase::start("accesses");
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    drop(phase);
+    let phase = crate::progress::Phase::start("aggregate and rows");
     let found = sessions(&acc);
     // A few flat vectors: freed at once, and their memory serves the rows below.
     drop(acc);
@@ -61,5 +64,7 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
             Cell::Text(s.app_ids),
         ]);
     }
+    drop(phase);
+    let _phase = crate::progress::Phase::start("write");
     l.write(&rows)
 }
