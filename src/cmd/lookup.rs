@@ -46,7 +46,19 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
     }
     let mut l = super::common::load(&args.common)?;
     let filter = &l.filter;
-    let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    // Only records that list a wanted message: the one-hour rule of an access looks only at
+    // accesses to the same message, which all come from such records.
+    let lists_wanted = |r: &crate::model::Record| {
+        r.mail.as_deref().is_some_and(|m| {
+            m.items()
+                .any(|(_, i)| wanted.contains(i.internet_message_id.as_str()))
+        })
+    };
+    let phase = crate::progress::Phase::start("accesses");
+    let acc = Accesses::build(&l.ingested.records, |r| {
+        lists_wanted(r) && filter.matches(r)
+    });
+    drop(phase);
     let mut hits: Vec<_> = acc
         .items
         .iter()

@@ -24,14 +24,12 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let phase = crate::progress::Phase::start("accesses");
     let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
     drop(phase);
-    let phase = crate::progress::Phase::start("aggregate");
+    let phase = crate::progress::Phase::start("aggregate and rows");
     let mut header = MESSAGE_COLUMNS.to_vec();
     header.extend(["users", "accesses_raw"]);
     let found = messages(&acc);
     // A few flat vectors: freed at once, and their memory serves the rows below.
     drop(acc);
-    drop(phase);
-    let phase = crate::progress::Phase::start("rows");
     let rows = Rows::generated(&header, found.len(), move |i| {
         let m = &found[i];
         let mut row = message_cells(m);

@@ -185,6 +185,61 @@ fn every_command_gives_byte_identical_output_with_1_and_8_threads() {
     }
 }
 
+/// `lookup` lists every access to the messages it is given, with the one-hour rule applied
+/// as `messages` applies it: per (mailbox, message), its rows are `messages`' accesses_raw,
+/// and those not marked as a repeat within the hour are its accesses. On the synthetic
+/// export, whose repeats straddle the hour, and the demo tenant; `lookup` reads only the
+/// records that list a wanted message.
+#[test]
+fn lookup_rows_are_the_accesses_messages_counts() {
+    let dir = tempdir();
+    let big = write(
+        dir.path(),
+        "synthetic.ndjson",
+        synthetic_ndjson(600).as_bytes(),
+    );
+    let (big, evidence) = (big.to_str().unwrap().to_string(), demo("evidence"));
+    let messages = csv_rows(&stdout_of(&[
+        "messages", &big, &evidence, "--format", "csv",
+    ]));
+    let ids: Vec<&str> = messages
+        .iter()
+        .map(|m| m["internet_message_id"].as_str())
+        .step_by(3)
+        .collect();
+    let mut args = vec!["lookup", big.as_str(), evidence.as_str(), "--format", "csv"];
+    for id in &ids {
+        args.extend(["--id", id]);
+    }
+    let looked = csv_rows(&stdout_of(&args));
+    let mut counted = std::collections::BTreeMap::new();
+    for r in &looked {
+        let c = counted
+            .entry((r["mailbox"].clone(), r["internet_message_id"].clone()))
+            .or_insert((0u64, 0u64));
+        c.0 += 1;
+        c.1 += u64::from(r["repeat_within_hour"] == "false");
+    }
+    let expected: std::collections::BTreeMap<(String, String), (u64, u64)> = messages
+        .iter()
+        .filter(|m| ids.contains(&m["internet_message_id"].as_str()))
+        .map(|m| {
+            (
+                (m["mailbox"].clone(), m["internet_message_id"].clone()),
+                (
+                    m["accesses_raw"].parse().unwrap(),
+                    m["accesses"].parse().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert!(
+        expected.len() > 20 && expected.values().any(|(raw, kept)| raw > kept),
+        "{expected:?}"
+    );
+    assert_eq!(counted, expected);
+}
+
 fn csv_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
