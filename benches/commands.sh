@@ -16,22 +16,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SIZE=2GB
-SEED=1
-RUNS=2
-THREADS=$(nproc)
-FILE=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --size) SIZE=$2; shift 2 ;;
-    --seed) SEED=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    --file) FILE=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
-    *) echo "commands.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
+. benches/args.sh
 
 . benches/common.sh
 need /usr/bin/time time

@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --file) FILE=$2; shift 2 ;;
     --keep) CLEAN=0; shift ;;
     --clean) CLEAN=1; shift ;;
-    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "benches/$(basename "$0")"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
