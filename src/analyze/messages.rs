@@ -7,37 +7,76 @@ use crate::model::Nanos;
 use crate::sym::Sym;
 use rayon::prelude::*;
 
+/// The `;`-joined values of one column of a row: most messages are read in one folder, one
+/// session, from one address by one user, and then the value is the interned one (nothing
+/// copied); otherwise the distinct values joined in text order (see [`join_set`]). Compared
+/// and shown by its text.
+#[derive(Clone, Debug)]
+pub enum Joined {
+    One(Sym),
+    Many(String),
+}
+
+impl std::ops::Deref for Joined {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Joined::One(s) => s.as_str(),
+            Joined::Many(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Joined {
+    fn eq(&self, other: &Joined) -> bool {
+        **self == **other
+    }
+}
+impl Eq for Joined {}
+
+impl Joined {
+    /// The values `f` gives for each of `items`: one value, or their distinct texts joined.
+    fn of<T>(items: impl Iterator<Item = T> + Clone, f: impl Fn(T) -> Sym) -> Joined {
+        let mut all = items.clone().map(&f);
+        let one = all.next().unwrap_or(Sym::EMPTY);
+        if all.all(|v| v == one) {
+            Joined::One(one)
+        } else {
+            Joined::Many(join_set(items.map(|t| f(t).as_str())))
+        }
+    }
+
+    pub fn cell(&self) -> crate::output::rows::Cell {
+        match self {
+            Joined::One(s) => crate::output::rows::Cell::Sym(*s),
+            Joined::Many(s) => crate::output::rows::Cell::text(s),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRow {
     pub mailbox: Sym,
     /// Normalized id, without brackets; print as `<id>`.
     pub internet_message_id: Sym,
     /// Folder paths it was read in (`;`-separated).
-    pub folder: String,
+    pub folder: Joined,
     pub size_bytes: Option<u64>,
     pub first_access: Nanos,
     pub last_access: Nanos,
     /// Accesses after the one-hour de-duplication, and before it.
     pub accesses: u64,
     pub accesses_raw: u64,
-    pub sessions: String,
-    pub client_ips: String,
-    pub users: String,
+    pub sessions: Joined,
+    pub client_ips: Joined,
+    pub users: Joined,
 }
 
 /// One (mailbox, message)'s row from its accesses.
 fn row<'a>(acc: &Accesses<'_>, items: impl Iterator<Item = &'a Access> + Clone) -> MessageRow {
     let first = items.clone().next().expect("a group has an access");
     let c = acc.ctx(first);
-    // Most messages are read in one folder, session, address and user: one value, no join.
-    let texts = |f: fn(&Context) -> Sym| {
-        let one = f(c);
-        if items.clone().all(|a| f(acc.ctx(a)) == one) {
-            one.to_string()
-        } else {
-            join_set(items.clone().map(|a| f(acc.ctx(a)).as_str()))
-        }
-    };
+    let texts = |f: fn(&Context) -> Sym| Joined::of(items.clone(), |a| f(acc.ctx(a)));
     MessageRow {
         mailbox: c.mailbox,
         internet_message_id: first.message,
@@ -126,12 +165,12 @@ mod tests {
             let key = (acc.ctx(a).mailbox.as_str(), a.message.as_str());
             groups.entry(key).or_default().push(a);
         }
-        let set = |g: &[&Access], f: fn(&Context) -> Sym| -> String {
+        let set = |g: &[&Access], f: fn(&Context) -> Sym| {
             let mut v: Vec<&str> = g.iter().map(|a| f(acc.ctx(a)).as_str()).collect();
             v.retain(|s| !s.is_empty());
             v.sort_unstable();
             v.dedup();
-            v.join(";")
+            Joined::Many(v.join(";"))
         };
         let mut rows: Vec<MessageRow> = groups
             .into_values()

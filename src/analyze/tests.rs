@@ -134,9 +134,9 @@ fn the_same_message_in_two_contexts_is_two_accesses() {
     let m = messages(&acc);
     assert_eq!(m.len(), 1, "{m:?}");
     assert_eq!(m[0].accesses, 3);
-    assert_eq!(m[0].sessions, "attacker;owner");
-    assert_eq!(m[0].client_ips, "1.2.3.4;203.0.113.9");
-    assert_eq!(m[0].folder, "\\Archive;\\Inbox");
+    assert_eq!(&*m[0].sessions, "attacker;owner");
+    assert_eq!(&*m[0].client_ips, "1.2.3.4;203.0.113.9");
+    assert_eq!(&*m[0].folder, "\\Archive;\\Inbox");
     let ctx = contexts(acc, &Key::ALL);
     assert_eq!(ctx.len(), 3);
     assert!(ctx.iter().all(|c| c.accesses == 1 && c.messages == 1));

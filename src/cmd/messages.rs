@@ -33,7 +33,7 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let rows = Rows::generated(&header, found.len(), move |i| {
         let m = &found[i];
         let mut row = message_cells(m);
-        row.extend([Cell::text(&m.users), Cell::Int(m.accesses_raw)]);
+        row.extend([m.users.cell(), Cell::Int(m.accesses_raw)]);
         row
     });
     drop(phase);

@@ -69,13 +69,13 @@ pub fn message_cells(m: &crate::analyze::messages::MessageRow) -> Vec<Cell> {
     vec![
         Cell::Sym(m.mailbox),
         Cell::Text(crate::analyze::messages::bracketed(&m.internet_message_id)),
-        Cell::text(&m.folder),
+        m.folder.cell(),
         Cell::opt_int(m.size_bytes),
         Cell::Time(m.first_access),
         Cell::Time(m.last_access),
         Cell::Int(m.accesses),
-        Cell::text(&m.sessions),
-        Cell::text(&m.client_ips),
+        m.sessions.cell(),
+        m.client_ips.cell(),
     ]
 }
 
