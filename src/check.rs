@@ -4,7 +4,7 @@
 
 use crate::analyze::access::{Accesses, SyncRecord};
 use crate::analyze::contexts::{ContextRow, Key, contexts};
-use crate::analyze::inventory::InventoryRecord;
+use crate::analyze::inventory::{InventoryRecord, inventory_in_runs};
 use crate::analyze::messages::{MessageRow, messages};
 use crate::analyze::sessions::{SessionRow, sessions};
 use crate::analyze::throttle::ThrottleRecord;
@@ -234,7 +234,7 @@ fn kept_agrees<T: Kept + PartialEq + std::fmt::Debug>(
 
 /// One thread with large chunks and `threads` threads with `chunk_bytes` chunks give the same
 /// records, accounting and malformed places (the input is read twice: as two files), and the
-/// same contexts, messages and sessions; what `stats`, `throttled` and `syncs` keep of each
+/// same contexts, messages, sessions and inventory (also counted in runs of 3 records); what `stats`, `throttled` and `syncs` keep of each
 /// record (on `threads` threads) is what they make of those records.
 pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
     let bytes = Arc::new(data.to_vec());
@@ -263,5 +263,14 @@ pub fn threads_agree(data: &[u8], threads: usize, chunk_bytes: usize) {
         analyses(&one, 1),
         analyses(&many, threads),
         "the analysis depends on the thread count"
+    );
+    // The inventory from runs of 3 records (merged tallies) is the inventory from one run.
+    let inventory = |i: &Ingested, run: usize| {
+        serde_json::to_string(&inventory_in_runs(i, run)).expect("an inventory serializes")
+    };
+    assert_eq!(
+        inventory(&many, 3),
+        inventory(&one, usize::MAX),
+        "the inventory depends on how its records are split"
     );
 }

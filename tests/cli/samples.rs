@@ -441,6 +441,109 @@ fn inventory_does_not_depend_on_how_the_records_are_split() {
     }
 }
 
+/// The inventory's per-operation, per-access-type, per-user and per-mailbox figures and its
+/// accounts without MailItemsAccessed records are what the records hold, counted the plain
+/// way, over every sample, the demo tenant and a generated export.
+#[test]
+fn inventory_counts_what_the_records_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = samples_and_generated(
+        dir.path(),
+        mailscope::generate::GenerateOptions {
+            size: 500_000,
+            seed: 12,
+            attacker: true,
+            ..mailscope::generate::GenerateOptions::default()
+        },
+    );
+    let demo =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo/evidence");
+    paths.extend(std::fs::read_dir(demo).unwrap().map(|e| e.unwrap().path()));
+    let ing = ingest_with(&paths, &opts(2, 1 << 20));
+    let inv = inventory(&ing);
+    let mut operations: BTreeMap<String, u64> = BTreeMap::new();
+    let mut access_types: BTreeMap<String, u64> = BTreeMap::new();
+    let mut users: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    // mailbox -> (MailItemsAccessed, bind, sync, unknown, throttled, first, last)
+    type Figures<T> = (u64, u64, u64, u64, u64, T, T);
+    let mut mailboxes: BTreeMap<String, Figures<i64>> = BTreeMap::new();
+    let mut accounts: BTreeSet<String> = BTreeSet::new();
+    for r in &ing.records {
+        *operations.entry(r.operation.to_string()).or_default() += 1;
+        if !r.user.is_empty() {
+            let u = users.entry(r.user.to_string()).or_default();
+            u.0 += 1;
+            u.1 += u64::from(r.mail.is_some());
+        }
+        if !r.mailbox.is_empty() {
+            accounts.insert(r.mailbox.to_string());
+        }
+        if r.user.contains('@') {
+            accounts.insert(r.user.to_string());
+        }
+        let Some(m) = r.mail.as_deref() else { continue };
+        *access_types.entry(m.access.to_string()).or_default() += 1;
+        let b = mailboxes
+            .entry(r.mailbox.to_string())
+            .or_insert((0, 0, 0, 0, 0, r.time, r.time));
+        b.0 += 1;
+        match m.access {
+            AccessType::Bind => b.1 += 1,
+            AccessType::Sync => b.2 += 1,
+            AccessType::Unknown => b.3 += 1,
+        }
+        b.4 += u64::from(m.throttled);
+        b.5 = b.5.min(r.time);
+        b.6 = b.6.max(r.time);
+    }
+    let without: Vec<String> = accounts
+        .into_iter()
+        .filter(|a| !mailboxes.contains_key(a))
+        .collect();
+    assert_eq!(inv.by_operation, operations);
+    assert_eq!(inv.by_access_type, access_types);
+    let got_users: BTreeMap<String, (u64, u64)> = inv
+        .users
+        .iter()
+        .map(|u| (u.user.clone(), (u.records, u.mail_items_accessed)))
+        .collect();
+    assert_eq!(got_users, users);
+    assert_eq!(inv.users.len(), users.len(), "one row per user");
+    let time = mailscope::parse::fields::format_time;
+    let got_mailboxes: BTreeMap<String, Figures<String>> = inv
+        .mailboxes
+        .iter()
+        .map(|m| {
+            let f = (
+                m.mail_items_accessed,
+                m.bind,
+                m.sync,
+                m.unknown_access,
+                m.throttled,
+            );
+            (
+                m.mailbox.clone(),
+                (
+                    f.0,
+                    f.1,
+                    f.2,
+                    f.3,
+                    f.4,
+                    m.first_time.clone(),
+                    m.last_time.clone(),
+                ),
+            )
+        })
+        .collect();
+    let want_mailboxes: BTreeMap<String, Figures<String>> = mailboxes
+        .into_iter()
+        .map(|(k, b)| (k, (b.0, b.1, b.2, b.3, b.4, time(b.5), time(b.6))))
+        .collect();
+    assert_eq!(got_mailboxes, want_mailboxes);
+    assert_eq!(inv.mailboxes_without_mail_items_accessed, without);
+    assert!(inv.throttled_records > 0 && !without.is_empty() && users.len() > 100);
+}
+
 /// Reading without folders (what `stats` and `throttled` do) changes nothing the inventory
 /// or the throttled windows and records report, over every sample and a generated export
 /// (duplicates, a throttled mailbox, an attacker); and there were folders to drop.
