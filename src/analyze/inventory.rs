@@ -153,20 +153,14 @@ struct MailboxTally {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Tally {
     by_operation: AHashMap<Sym, u64>,
-    /// MailItemsAccessed records by access type (`AccessType` order).
-    by_access: [u64; 3],
+    /// MailItemsAccessed records per mailbox (their totals, throttled count and span are the
+    /// sums over the mailboxes).
     mailboxes: AHashMap<Sym, MailboxTally>,
     /// Per user: records, MailItemsAccessed records.
     users: AHashMap<Sym, (u64, u64)>,
     /// Mailboxes named by any record.
     all_mailboxes: AHashSet<Sym>,
     per_hour: AHashMap<i64, u64>,
-    throttled: u64,
-    mia_span: Option<(Nanos, Nanos)>,
-}
-
-fn widen(span: Option<(Nanos, Nanos)>, first: Nanos, last: Nanos) -> Option<(Nanos, Nanos)> {
-    Some(span.map_or((first, last), |(a, b)| (a.min(first), b.max(last))))
 }
 
 fn add_all<K: std::hash::Hash + Eq, V>(
@@ -198,9 +192,6 @@ impl Tally {
         let Some((access, is_throttled)) = r.mail else {
             return;
         };
-        self.throttled += is_throttled as u64;
-        self.mia_span = widen(self.mia_span, r.time, r.time);
-        self.by_access[access as usize] += 1;
         let mb = self.mailboxes.entry(r.mailbox).or_insert(MailboxTally {
             mia: 0,
             by_access: [0; 3],
@@ -232,13 +223,6 @@ impl Tally {
             a.last = a.last.max(b.last);
         });
         self.all_mailboxes.extend(other.all_mailboxes);
-        for (x, y) in self.by_access.iter_mut().zip(other.by_access) {
-            *x += y;
-        }
-        self.throttled += other.throttled;
-        if let Some((a, b)) = other.mia_span {
-            self.mia_span = widen(self.mia_span, a, b);
-        }
         self
     }
 }
@@ -273,14 +257,16 @@ pub fn inventory_in_runs<T: Inventoried + Sync>(ing: &Ingested<T>, run: usize) -
             t
         })
         .reduce(Tally::default, Tally::merge);
-    let mia: u64 = tally.by_access.iter().sum();
-    let throttled = tally.throttled;
-    let (mia_first, mia_last) = tally.mia_span.unzip();
+    let mbs = || tally.mailboxes.values();
+    let mia: u64 = mbs().map(|m| m.mia).sum();
+    let throttled: u64 = mbs().map(|m| m.throttled).sum();
+    let (mia_first, mia_last) = (mbs().map(|m| m.first).min(), mbs().map(|m| m.last).max());
     let by_access: BTreeMap<String, u64> =
         [AccessType::Bind, AccessType::Sync, AccessType::Unknown]
             .into_iter()
-            .filter(|&a| tally.by_access[a as usize] > 0)
-            .map(|a| (a.to_string(), tally.by_access[a as usize]))
+            .map(|a| (a, mbs().map(|m| m.by_access[a as usize]).sum::<u64>()))
+            .filter(|&(_, n)| n > 0)
+            .map(|(a, n)| (a.to_string(), n))
             .collect();
     let by_operation: BTreeMap<&str, u64> = tally
         .by_operation

@@ -405,18 +405,15 @@ fn contexts_and_sessions_count_the_same_by_digest() {
     }
 }
 
-/// The inventory counts runs of records in parallel and merges their tallies: any run
-/// length gives the same inventory as one run, over every sample, the demo tenant (a throttled
-/// mailbox, duplicates across shapes) and a generated export with an attacker.
-#[test]
-fn inventory_does_not_depend_on_how_the_records_are_split() {
-    use mailscope::analyze::inventory::inventory_in_runs;
+/// Every sample, the demo tenant (a throttled mailbox, duplicates across shapes) and a
+/// generated export of `size` bytes with an attacker, read on 2 threads.
+fn samples_demo_and_generated(size: u64, seed: u64) -> Ingested {
     let dir = tempfile::tempdir().unwrap();
     let mut paths = samples_and_generated(
         dir.path(),
         mailscope::generate::GenerateOptions {
-            size: 1_000_000,
-            seed: 11,
+            size,
+            seed,
             attacker: true,
             ..mailscope::generate::GenerateOptions::default()
         },
@@ -424,10 +421,19 @@ fn inventory_does_not_depend_on_how_the_records_are_split() {
     let demo =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo/evidence");
     paths.extend(std::fs::read_dir(demo).unwrap().map(|e| e.unwrap().path()));
-    let ing = ingest_with(&paths, &opts(2, 1 << 20));
+    ingest_with(&paths, &opts(2, 1 << 20))
+}
+
+/// The inventory counts runs of records in parallel and merges their tallies: any run
+/// length gives the same inventory as one run, over every sample, the demo tenant (a throttled
+/// mailbox, duplicates across shapes) and a generated export with an attacker.
+#[test]
+fn inventory_does_not_depend_on_how_the_records_are_split() {
+    use mailscope::analyze::inventory::inventory_in_runs;
+    let ing = samples_demo_and_generated(1_000_000, 11);
     let json = |run: usize| serde_json::to_string_pretty(&inventory_in_runs(&ing, run)).unwrap();
-    let whole = json(ing.records.len());
     let inv = inventory_in_runs(&ing, ing.records.len());
+    let whole = serde_json::to_string_pretty(&inv).unwrap();
     assert!(
         inv.throttled_records > 0
             && inv.by_access_type.len() == 3
@@ -446,20 +452,8 @@ fn inventory_does_not_depend_on_how_the_records_are_split() {
 /// way, over every sample, the demo tenant and a generated export.
 #[test]
 fn inventory_counts_what_the_records_hold() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut paths = samples_and_generated(
-        dir.path(),
-        mailscope::generate::GenerateOptions {
-            size: 500_000,
-            seed: 12,
-            attacker: true,
-            ..mailscope::generate::GenerateOptions::default()
-        },
-    );
-    let demo =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo/evidence");
-    paths.extend(std::fs::read_dir(demo).unwrap().map(|e| e.unwrap().path()));
-    let ing = ingest_with(&paths, &opts(2, 1 << 20));
+    // From this size the generator plants a throttled mailbox: with the demo's, two.
+    let ing = samples_demo_and_generated(mailscope::generate::THROTTLE_MIN_SIZE, 12);
     let inv = inventory(&ing);
     let mut operations: BTreeMap<String, u64> = BTreeMap::new();
     let mut access_types: BTreeMap<String, u64> = BTreeMap::new();
@@ -539,9 +533,25 @@ fn inventory_counts_what_the_records_hold() {
         .into_iter()
         .map(|(k, b)| (k, (b.0, b.1, b.2, b.3, b.4, time(b.5), time(b.6))))
         .collect();
+    let throttled: u64 = want_mailboxes.values().map(|b| b.4).sum();
+    let mia: u64 = want_mailboxes.values().map(|b| b.0).sum();
+    let first = want_mailboxes.values().map(|b| b.5.clone()).min();
+    let last = want_mailboxes.values().map(|b| b.6.clone()).max();
     assert_eq!(got_mailboxes, want_mailboxes);
+    assert_eq!(
+        (inv.throttled_records, inv.mail_items_accessed),
+        (throttled, mia)
+    );
+    assert_eq!(
+        (
+            inv.mail_items_accessed_first_time,
+            inv.mail_items_accessed_last_time
+        ),
+        (first, last)
+    );
     assert_eq!(inv.mailboxes_without_mail_items_accessed, without);
-    assert!(inv.throttled_records > 0 && !without.is_empty() && users.len() > 100);
+    let throttled_mailboxes = inv.mailboxes.iter().filter(|m| m.throttled > 0).count();
+    assert!(throttled_mailboxes > 1 && !without.is_empty() && users.len() > 100);
 }
 
 /// Reading without folders (what `stats` and `throttled` do) changes nothing the inventory
