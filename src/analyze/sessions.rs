@@ -127,6 +127,9 @@ pub fn sessions(acc: &Accesses<'_>) -> Vec<SessionRow> {
     drop(read);
     let synced = joined(n, synced);
     let apps = joined(n, apps);
+    // Named (interned) once per distinct (session, logon type), not once per record.
+    logons.par_sort_unstable();
+    logons.dedup();
     let logons = joined(
         n,
         logons
