@@ -302,6 +302,10 @@ struct KeyTable {
     mul: u64,
     /// Index into [`KEYS`] plus one; 0: no known key hashes here.
     entries: [u8; KeyTable::SIZE],
+    /// The first and last eight bytes of each known key, as [`KeyTable::words`] reads them:
+    /// comparing these two words compares a key of up to 16 bytes whole, with no call to
+    /// `memcmp` (which was a fifth of the lookups' time, for keys of 2 to 19 bytes).
+    words: [(u64, u64); KEYS.len()],
 }
 
 impl KeyTable {
@@ -309,25 +313,26 @@ impl KeyTable {
     const SIZE: usize = 1 << Self::BITS;
 
     /// What the hash reads: the length and the first and last eight bytes (overlapping in a
-    /// key of 8 to 15 bytes; a shorter key is read whole). No two known keys agree on all of
-    /// these (`CreationTime` and `CreationDate` agree on length, first, middle and last byte).
+    /// key of 8 to 15 bytes; a shorter key is read whole, padded with zeros). No two known
+    /// keys agree on all of these (`CreationTime` and `CreationDate` agree on length, first,
+    /// middle and last byte).
     #[inline]
-    fn signature(k: &[u8]) -> u64 {
+    fn words(k: &[u8]) -> (u64, u64) {
         let n = k.len();
-        let (head, tail) = if n >= 8 {
+        if n >= 8 {
             let word = |at: usize| u64::from_le_bytes(k[at..at + 8].try_into().unwrap());
             (word(0), word(n - 8))
         } else {
             let mut b = [0u8; 8];
             b[..n].copy_from_slice(k);
             (u64::from_le_bytes(b), 0)
-        };
-        head ^ tail.rotate_left(31).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ n as u64
+        }
     }
 
     #[inline]
-    fn index(mul: u64, k: &[u8]) -> usize {
-        (Self::signature(k).wrapping_mul(mul) >> (64 - Self::BITS)) as usize
+    fn index(mul: u64, (head, tail): (u64, u64), n: usize) -> usize {
+        let signature = head ^ tail.rotate_left(31).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ n as u64;
+        (signature.wrapping_mul(mul) >> (64 - Self::BITS)) as usize
     }
 
     fn build() -> KeyTable {
@@ -335,13 +340,19 @@ impl KeyTable {
         for _ in 0..100_000 {
             let mut entries = [0u8; Self::SIZE];
             let placed = KEYS.iter().enumerate().all(|(i, (k, _, _))| {
-                let e = &mut entries[Self::index(mul, k.as_bytes())];
+                let k = k.as_bytes();
+                let e = &mut entries[Self::index(mul, Self::words(k), k.len())];
                 let free = *e == 0;
                 *e = i as u8 + 1;
                 free
             });
             if placed {
-                return KeyTable { mul, entries };
+                let words = std::array::from_fn(|i| Self::words(KEYS[i].0.as_bytes()));
+                return KeyTable {
+                    mul,
+                    entries,
+                    words,
+                };
             }
             // The next odd multiplier of a fixed sequence.
             mul = mul.wrapping_add(0x6a09_e667_f3bc_c909) | 1;
@@ -351,9 +362,16 @@ impl KeyTable {
 
     #[inline]
     fn find(&self, k: &str) -> Option<(Slot, u8)> {
-        let i = self.entries[Self::index(self.mul, k.as_bytes())];
-        let &(name, slot, prio) = KEYS.get((i as usize).checked_sub(1)?)?;
-        (name == k).then_some((slot, prio))
+        let (k, n) = (k.as_bytes(), k.len());
+        let words = Self::words(k);
+        let i = (self.entries[Self::index(self.mul, words, n)] as usize).checked_sub(1)?;
+        let &(name, slot, prio) = KEYS.get(i)?;
+        // The two words hold every byte of a key of up to 16 bytes; a longer one also has
+        // the bytes between them compared.
+        let same = name.len() == n
+            && self.words[i] == words
+            && (n <= 16 || name.as_bytes()[8..n - 8] == k[8..n - 8]);
+        same.then_some((slot, prio))
     }
 }
 
