@@ -7,9 +7,11 @@
 #   log MESSAGE...                    MESSAGE on stderr, prefixed with the script's name
 #   need COMMAND DEBIAN-PACKAGE       installs the package when COMMAND is not found
 #   generated FILE SIZE SEED [ARGS]   FILE as `mailscope generate --size SIZE --seed SEED
-#                                     --attacker ARGS` writes it, generated when missing (under
-#                                     a temporary name, renamed when complete, so a run stopped
-#                                     halfway never leaves a truncated file to be reused)
+#                                     --attacker ARGS` writes it, generated when missing or made
+#                                     by another version of src/generate.rs (noted beside it in
+#                                     FILE.made-by), under a temporary name renamed when
+#                                     complete, so a run stopped halfway never leaves a
+#                                     truncated file to be reused
 
 SCRIPT=$(basename "$0")
 log() { echo "$SCRIPT: $*" >&2; }
@@ -34,11 +36,16 @@ need() {
 generated() {
   local file=$1 size=$2 seed=$3
   shift 3
-  if [ ! -s "$file" ]; then
+  # The generator's source, hashed: a file made by another version of the generator (the
+  # same seed then gives other records) is made again rather than reused.
+  local made_by
+  made_by=$(sha256sum src/generate.rs | cut -c1-16)
+  if [ -s "$file" ] && [ "$(cat "$file.made-by" 2> /dev/null)" = "$made_by" ]; then
+    log "reusing $file"
+  else
     log "generating $file"
     "$BIN" generate --size "$size" --seed "$seed" --attacker -q "$@" -o "$file.partial"
     mv "$file.partial" "$file"
-  else
-    log "reusing $file"
+    echo "$made_by" > "$file.made-by"
   fi
 }
