@@ -280,3 +280,21 @@ fn stdout_holds_only_the_result() {
         "{table}"
     );
 }
+
+/// Output that cannot be written (a full disk) is a fatal error with its reason on stderr,
+/// also when the rows are written while later ones are still being rendered.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_that_cannot_be_written_is_fatal() {
+    let input = sample(FULL).display().to_string();
+    for command in ["contexts", "messages"] {
+        let run = mailscope(
+            &[command, "-q", "--format", "csv", "-o", "/dev/full", &input],
+            b"",
+        );
+        assert!(
+            run.code == 1 && run.stderr.contains("cannot write output") && run.stdout.is_empty(),
+            "{command}\n{run}"
+        );
+    }
+}
