@@ -190,7 +190,21 @@ fn json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends one row as a compact JSON object: `keys` (see [`Rows::json_keys`]) with the
+/// Each column's name as a JSON string and a colon: the start of each field of a row's
+/// object, escaped once for all rows.
+fn json_keys(header: &[&str]) -> Vec<Vec<u8>> {
+    header
+        .iter()
+        .map(|h| {
+            let mut k = Vec::new();
+            json_string(&mut k, h);
+            k.push(b':');
+            k
+        })
+        .collect()
+}
+
+/// Appends one row as a compact JSON object: `keys` (see [`json_keys`]) with the
 /// cells, numbers as numbers, times as RFC 3339 strings, an empty cell as `null`.
 fn json_object(out: &mut Vec<u8>, keys: &[Vec<u8>], r: &[Cell]) {
     let mut num = itoa::Buffer::new();
@@ -312,7 +326,7 @@ impl Rows {
             }
             Format::Json => {
                 writeln!(w, "[")?;
-                let (keys, last) = (self.json_keys(), self.len().saturating_sub(1));
+                let (keys, last) = (json_keys(&self.header), self.len().saturating_sub(1));
                 self.write_rendered(w, |out, i, r| {
                     out.extend_from_slice(b"  ");
                     json_object(out, &keys, r);
@@ -324,7 +338,7 @@ impl Rows {
                 writeln!(w, "]")?;
             }
             Format::Ndjson => {
-                let keys = self.json_keys();
+                let keys = json_keys(&self.header);
                 self.write_rendered(w, |out, _, r| {
                     json_object(out, &keys, r);
                     out.push(b'\n');
@@ -332,20 +346,6 @@ impl Rows {
             }
         }
         Ok(())
-    }
-
-    /// Each column's name as a JSON string and a colon: the start of each field of a row's
-    /// object.
-    fn json_keys(&self) -> Vec<Vec<u8>> {
-        self.header
-            .iter()
-            .map(|h| {
-                let mut k = Vec::new();
-                json_string(&mut k, h);
-                k.push(b':');
-                k
-            })
-            .collect()
     }
 
     /// The rows in order, each appended by `render` (given its index). A thread of its own
@@ -507,14 +507,8 @@ mod tests {
             names in proptest::collection::vec("\\PC{0,6}|[\"\\\\\u{0}-\u{1f}a]{0,4}", 6),
         ) {
             let header: Vec<&str> = names.iter().map(String::as_str).collect();
-            let keys: Vec<Vec<u8>> = header.iter().map(|h| {
-                let mut k = Vec::new();
-                json_string(&mut k, h);
-                k.push(b':');
-                k
-            }).collect();
             let mut mine = Vec::new();
-            json_object(&mut mine, &keys, &row);
+            json_object(&mut mine, &json_keys(&header), &row);
             proptest::prop_assert_eq!(String::from_utf8_lossy(&mine), serde_object(&header, &row));
         }
 
