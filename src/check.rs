@@ -19,7 +19,10 @@ use crate::parse::{
 };
 use std::sync::Arc;
 
-/// `split_lines` pieces tile the input in order; `BlockReader` blocks add up to it.
+/// `split_lines` pieces tile the input in order; `BlockReader` blocks add up to it, their
+/// lines are the input's bytes in order, whether each is built in a new buffer or in the one
+/// the block before it came in (still holding that block's bytes, or at first bytes of no
+/// input: none of them may show).
 pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) {
     let mut pos = 0;
     for p in split_lines(data, target, max_record) {
@@ -29,19 +32,36 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
         pos = r.end;
     }
     assert_eq!(pos, data.len(), "pieces must cover the input");
-    let mut reader = BlockReader::new(data, target, max_record);
-    let mut total = 0;
-    while let Some(b) = reader.next_block(Vec::new()) {
-        total += match b {
-            Block::Lines(v) => {
-                assert!(!v.is_empty(), "an empty block");
-                v.len()
+    for recycle in [false, true] {
+        let mut reader = BlockReader::new(data, target, max_record);
+        let mut total = 0;
+        let mut buf = vec![b'#'; 2 * target + 3];
+        while let Some(b) = reader.next_block(match recycle {
+            true => std::mem::take(&mut buf),
+            false => Vec::new(),
+        }) {
+            let at = total;
+            total += match &b {
+                Block::Lines(v) => {
+                    assert!(!v.is_empty(), "an empty block");
+                    v.len()
+                }
+                Block::LongLine(n) => *n,
+            };
+            assert!(total <= data.len(), "blocks longer than the input");
+            match b {
+                Block::Lines(v) => {
+                    assert!(
+                        v[..] == data[at..total],
+                        "a block that is not the input's bytes"
+                    );
+                    buf = v;
+                }
+                Block::LongLine(_) => buf = vec![b'#'; target],
             }
-            Block::LongLine(n) => n,
-        };
-        assert!(total <= data.len(), "blocks longer than the input");
+        }
+        assert_eq!(total, data.len(), "blocks must add up to the input");
     }
-    assert_eq!(total, data.len(), "blocks must add up to the input");
 }
 
 /// The values the JSON framer finds, fed in the given pieces.

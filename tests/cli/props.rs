@@ -297,6 +297,8 @@ proptest! {
             prop_assert!(guard <= data.len() + 1, "BlockReader does not end");
         }
         prop_assert_eq!(total, data.len());
+        // And its blocks are the input's bytes, in new or recycled buffers.
+        mailscope::check::framing_covers_every_byte(&data, target, max_record);
 
         // JsonFramer, fed in two pieces.
         let at = split.min(data.len());
