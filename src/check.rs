@@ -19,10 +19,10 @@ use crate::parse::{
 };
 use std::sync::Arc;
 
-/// `split_lines` pieces tile the input in order; `BlockReader` blocks add up to it, their
-/// lines are the input's bytes in order, whether each is built in a new buffer or in the one
-/// the block before it came in (still holding that block's bytes, or at first bytes of no
-/// input: none of them may show).
+/// `split_lines` pieces tile the input in order; `BlockReader` ends, its blocks add up to it,
+/// and their lines are the input's bytes in order, whether each is built in a new buffer or
+/// in the one the block before it came in (still holding that block's bytes, or at first
+/// bytes of no input: none of them may show).
 pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) {
     let mut pos = 0;
     for p in split_lines(data, target, max_record) {
@@ -35,29 +35,31 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
     for recycle in [false, true] {
         let mut reader = BlockReader::new(data, target, max_record);
         let mut total = 0;
+        let mut blocks = 0;
         let mut buf = vec![b'#'; 2 * target + 3];
         while let Some(b) = reader.next_block(match recycle {
             true => std::mem::take(&mut buf),
             false => Vec::new(),
         }) {
+            blocks += 1;
+            assert!(blocks <= data.len() + 1, "BlockReader does not end");
             let at = total;
-            total += match &b {
-                Block::Lines(v) => {
-                    assert!(!v.is_empty(), "an empty block");
-                    v.len()
-                }
-                Block::LongLine(n) => *n,
-            };
-            assert!(total <= data.len(), "blocks longer than the input");
             match b {
                 Block::Lines(v) => {
+                    assert!(!v.is_empty(), "an empty block");
+                    total += v.len();
+                    assert!(total <= data.len(), "blocks longer than the input");
                     assert!(
                         v[..] == data[at..total],
                         "a block that is not the input's bytes"
                     );
                     buf = v;
                 }
-                Block::LongLine(_) => buf = vec![b'#'; target],
+                Block::LongLine(n) => {
+                    total += n;
+                    assert!(total <= data.len(), "blocks longer than the input");
+                    buf = vec![b'#'; target];
+                }
             }
         }
         assert_eq!(total, data.len(), "blocks must add up to the input");

@@ -4,7 +4,7 @@
 
 use crate::util::*;
 use mailscope::ingest::{Ingested, Options};
-use mailscope::input::frame::{Block, BlockReader, JsonFramer, Piece, frame_csv, split_lines};
+use mailscope::input::frame::{JsonFramer, frame_csv};
 use mailscope::input::sniff::sniff_container;
 use mailscope::parse::{JsonParser, normalize_top};
 use proptest::prelude::*;
@@ -277,27 +277,8 @@ proptest! {
         split in 0usize..1024,
         type_line in any::<bool>(),
     ) {
-        // split_lines: contiguous pieces covering every byte once.
-        let mut next = 0;
-        for p in split_lines(&data, target, max_record) {
-            let r = match p { Piece::Lines(r) | Piece::LongLine(r) => r };
-            prop_assert_eq!(r.start, next, "pieces must be contiguous");
-            prop_assert!(r.end > r.start);
-            next = r.end;
-        }
-        prop_assert_eq!(next, data.len());
-
-        // BlockReader: ends, and delivers or skips every byte.
-        let mut blocks = BlockReader::new(&data[..], target, max_record);
-        let mut total = 0;
-        let mut guard = 0;
-        while let Some(b) = blocks.next_block(Vec::new()) {
-            total += match b { Block::Lines(v) => v.len(), Block::LongLine(n) => n };
-            guard += 1;
-            prop_assert!(guard <= data.len() + 1, "BlockReader does not end");
-        }
-        prop_assert_eq!(total, data.len());
-        // And its blocks are the input's bytes, in new or recycled buffers.
+        // split_lines pieces tile the input; BlockReader ends and its blocks are the input's
+        // bytes, in new or recycled buffers.
         mailscope::check::framing_covers_every_byte(&data, target, max_record);
 
         // JsonFramer, fed in two pieces.
