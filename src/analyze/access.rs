@@ -349,8 +349,6 @@ pub fn join_set<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
 
-    /// Two different messages of one context whose hashes collide (forced here) still get the
-    /// one-hour rule each on their own, in whatever order the accesses come.
     /// Sizes round-trip, unknown ones included, and order like `Option<u64>`.
     #[test]
     fn sizes_round_trip_in_eight_bytes() {
@@ -400,6 +398,8 @@ mod tests {
         }
     }
 
+    /// Two different messages of one context whose hashes collide (forced here) still get the
+    /// one-hour rule each on their own, in whatever order the accesses come.
     #[test]
     fn hash_collisions_keep_messages_apart() {
         let min = 60 * 1_000_000_000;
