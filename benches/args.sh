@@ -1,9 +1,11 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are for the script that sources this file
 # args.sh: the options of the bench scripts that run on one seeded export (profile.sh,
-# commands.sh). Sourced from the repository's root with the script's arguments; not run on
-# its own. Sets SIZE (2GB), SEED (1), RUNS (2), THREADS (nproc) and FILE (empty: the seeded
-# export bench-data/ual-SIZE-seedSEED.ndjson) from --size, --seed, --runs, --threads and
-# --file; --help prints the calling script's header.
-SIZE=2GB
+# commands.sh, invariance.sh). Sourced from the repository's root with the script's arguments;
+# not run on its own. Sets SIZE (2GB, or SIZE as the script set it before), SEED (1), RUNS
+# (2), THREADS (nproc) and FILE (empty: the seeded export bench-data/ual-SIZE-seedSEED.ndjson)
+# from --size, --seed, --runs, --threads and --file; --help prints the calling script's header.
+SIZE=${SIZE:-2GB}
 SEED=1
 RUNS=2
 THREADS=$(nproc)

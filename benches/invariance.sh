@@ -5,40 +5,40 @@
 # The property tests and the `threads` fuzz target check this on small inputs in every
 # `cargo test`; this script checks it where small inputs cannot reach: hundreds of 4 MiB work
 # units, millions of accesses, hash collisions and sorts at full size. It generates (or reuses)
-# the seeded export bench-data/ual-SIZE-seedN.ndjson, then makes two other deliveries of the
-# same records:
+# the seeded export bench-data/ual-SIZE-seedN.ndjson (scope and lookup on its planted
+# attacker), then makes two other deliveries of the same records:
 #   shuffled  its lines shuffled (fixed seed) and split into two files, given last half first,
 #             read on 1 thread;
 #   streamed  the same two halves, the second from standard input and the first as a zstd file,
 #             read on THREADS threads in work units of 64 KiB (--chunk-bytes).
-# Each command's output on each delivery is compared with its output on the generated file
+# Each command's output on each delivery is compared with its output on the export itself
 # (THREADS threads, default work units): contexts (by every key, and by mailbox and IP),
 # sessions, messages, syncs, throttled --records, lookup (three listed ids), stats (its JSON
-# without the per-file part) and scope --ip on the planted attacker (the report's CSVs and its
+# without the per-file part) and scope --ip (the report's CSVs and its
 # summary without the per-file part). Prints a table; exits 1 when any output differs.
-# Needs python3 and zstd (installed when missing). See: README.md, "The rules".
+# With --file, the same on any NDJSON export (a real one, say), `lookup` and `scope` on the
+# first address of its first message row. Needs python3 and zstd (installed when missing).
+# See: README.md, "Design".
 #
-# Usage: benches/invariance.sh [--size 500MB] [--seed 1] [--threads N]
+# Usage: benches/invariance.sh [--size 500MB] [--seed 1] [--threads N] [--file FILE]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SIZE=500MB
-SEED=1
-THREADS=$(nproc)
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --size) SIZE=$2; shift 2 ;;
-    --seed) SEED=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "benches/$(basename "$0")"; exit 0 ;;
-    *) echo "invariance.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
+. benches/args.sh
 . benches/common.sh
 need zstd zstd
 
-FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
-generated "$FILE" "$SIZE" "$SEED"
+# The planted attacker of a generated export; on another export, the first address of the
+# first message row.
+IP=185.220.101.47
+if [ -z "$FILE" ]; then
+  FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
+  generated "$FILE" "$SIZE" "$SEED"
+else
+  IP=$("$BIN" messages -q --format csv "$FILE" |
+    python3 -c 'import csv, sys; print(next(csv.DictReader(sys.stdin))["client_ips"].split(";")[0])')
+fi
 log "shuffling $FILE into two halves"
 python3 - "$FILE" "$WORK/first.ndjson" "$WORK/second.ndjson" <<'PY'
 import random, sys
@@ -52,13 +52,13 @@ with open(sys.argv[3], "wb") as f:
 PY
 zstd -q -T0 "$WORK/first.ndjson" -o "$WORK/first.ndjson.zst"
 
-# Three listed message ids of the planted attacker's session, for `lookup`.
+# Three message ids read from that address, for `lookup`.
 IDS=()
 while IFS= read -r id; do IDS+=(--id "$id"); done < <(
-  "$BIN" messages -q --ip 185.220.101.47 --format csv "$FILE" |
+  "$BIN" messages -q --ip "$IP" --format csv "$FILE" |
     python3 -c 'import csv, sys; rows = list(csv.DictReader(sys.stdin)); [print(r["internet_message_id"]) for r in rows[:3]]'
 )
-[ ${#IDS[@]} -gt 0 ] || { log "no message of the planted attacker found"; exit 1; }
+[ ${#IDS[@]} -gt 0 ] || { log "no message read from $IP found"; exit 1; }
 
 # The parts of a JSON document that do not name the input files.
 without_files() {
@@ -114,7 +114,7 @@ echo "| command | output lines | shuffled, 2 files, 1 thread | stdin + zstd, $TH
 echo "|---|---:|---|---|"
 failed=0
 for name in "contexts" "contexts --by mailbox,ip" "sessions" "messages" "syncs" \
-  "throttled --records" "lookup" "stats" "scope --ip 185.220.101.47"; do
+  "throttled --records" "lookup" "stats" "scope --ip $IP"; do
   log "$name"
   run "$name" generated "$WORK/want"
   row="| $name | $(wc -l < "$WORK/want")"
