@@ -29,6 +29,10 @@ SIZE=500MB
 . benches/common.sh
 need zstd zstd
 
+# mailscope, exit status 3 (something was skipped, e.g. malformed records, said on stderr)
+# taken as success.
+ms() { "$BIN" "$@" || [ $? = 3 ]; }
+
 # The planted attacker of a generated export; on another export, the first address of the
 # first message row.
 IP=185.220.101.47
@@ -36,7 +40,7 @@ if [ -z "$FILE" ]; then
   FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
   generated "$FILE" "$SIZE" "$SEED"
 else
-  IP=$("$BIN" messages -q --format csv "$FILE" |
+  IP=$(ms messages -q --format csv "$FILE" |
     python3 -c 'import csv, sys; print(next(csv.DictReader(sys.stdin))["client_ips"].split(";")[0])')
 fi
 log "shuffling $FILE into two halves"
@@ -55,17 +59,17 @@ zstd -q -T0 "$WORK/first.ndjson" -o "$WORK/first.ndjson.zst"
 # Three message ids read from that address, for `lookup`.
 IDS=()
 while IFS= read -r id; do IDS+=(--id "$id"); done < <(
-  "$BIN" messages -q --ip "$IP" --format csv "$FILE" |
+  ms messages -q --ip "$IP" --format csv "$FILE" |
     python3 -c 'import csv, sys; rows = list(csv.DictReader(sys.stdin)); [print(r["internet_message_id"]) for r in rows[:3]]'
 )
 [ ${#IDS[@]} -gt 0 ] || { log "no message read from $IP found"; exit 1; }
 
-# The parts of a JSON document that do not name the input files.
+# The parts of a JSON document that do not name the input files or places in them.
 without_files() {
   python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-for k in ("files", "inputs"):
+for k in ("files", "inputs", "malformed_examples"):
     d.pop(k, None)
 print(json.dumps(d, sort_keys=True, indent=1))' "$1"
 }
@@ -82,7 +86,7 @@ run() {
     shuffled) how=(--threads 1 "$WORK/second.ndjson" "$WORK/first.ndjson") ;;
     streamed) how=(--threads "$THREADS" --chunk-bytes 65536 - "$WORK/first.ndjson.zst") ;;
   esac
-  local -a cmd=("$BIN" "${args[@]}" -q)
+  local -a cmd=(ms "${args[@]}" -q)
   case "${args[0]}" in
     stats) cmd+=(--no-hash --format json) ;;
     scope) cmd+=(--no-hash --no-timestamp --out "$out.dir") ;;
