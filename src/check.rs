@@ -44,23 +44,22 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
             blocks += 1;
             assert!(blocks <= data.len() + 1, "BlockReader does not end");
             let at = total;
-            match b {
+            total += match &b {
+                Block::Lines(v) => v.len(),
+                Block::LongLine(n) => *n,
+            };
+            assert!(total <= data.len(), "blocks longer than the input");
+            buf = match b {
                 Block::Lines(v) => {
                     assert!(!v.is_empty(), "an empty block");
-                    total += v.len();
-                    assert!(total <= data.len(), "blocks longer than the input");
                     assert!(
                         v[..] == data[at..total],
                         "a block that is not the input's bytes"
                     );
-                    buf = v;
+                    v
                 }
-                Block::LongLine(n) => {
-                    total += n;
-                    assert!(total <= data.len(), "blocks longer than the input");
-                    buf = vec![b'#'; target];
-                }
-            }
+                Block::LongLine(_) => vec![b'#'; target],
+            };
         }
         assert_eq!(total, data.len(), "blocks must add up to the input");
     }

@@ -146,12 +146,6 @@ impl<R: Read> BlockReader<R> {
         filled
     }
 
-    /// Appends up to `want` bytes to `buf`; returns how many.
-    fn read_more(&mut self, buf: &mut Vec<u8>, want: usize) -> usize {
-        let len = buf.len();
-        self.read_into(buf, len, want)
-    }
-
     /// The next block, built in `buf` (a recycled buffer, whose bytes are overwritten). `None`
     /// at the end.
     pub fn next_block(&mut self, mut buf: Vec<u8>) -> Option<Block> {
@@ -202,8 +196,8 @@ impl<R: Read> BlockReader<R> {
                 }
                 return Some(Block::LongLine(skipped));
             }
-            let want = self.block;
-            self.read_more(&mut buf, want);
+            let len = buf.len();
+            self.read_into(&mut buf, len, self.block);
         }
         if trim_record(&buf).len() > self.max_record {
             return Some(Block::LongLine(buf.len()));
