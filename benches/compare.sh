@@ -13,15 +13,17 @@
 #           attacker's exposure in SQL (the peer of `mailscope scope`)
 # and prints a markdown table: wall s, MB/s, MB per CPU-second, peak RSS, ratio vs DuckDB.
 # With --zst it also writes the same data as one zstd frame and compares `zstd -d` with
-# `mailscope stats` on it. Machines are shared: read MB per CPU-second and the ratios, which
-# are measured in the same run, rather than wall-clock MB/s.
+# `mailscope stats` and `mailscope contexts` on it. Machines are shared: read MB per
+# CPU-second and the ratios, which are measured in the same run, rather than wall-clock MB/s.
 # See: ../shared/docs/performance.md
 #
 # Usage: benches/compare.sh [--size 2GB] [--seed 1] [--zst] [--runs N] [--threads N]
 #                           [--file FILE] [--keep]
 #   --size     size of the generated NDJSON (default 2GB; decimal units)
-#   --zst      also measure the .zst of the same data (zstd -d vs mailscope stats)
-#   --runs     run each command N times and keep the fastest (default 1)
+#   --zst      also measure the .zst of the same data (zstd -d vs mailscope stats, contexts)
+#   --runs     N rounds, each running every command once (interleaved, so that a slow
+#              stretch of the shared machine falls on all tools alike); the table shows each
+#              command's fastest run and its slowest wall time (default 1)
 #   --threads  worker threads for mailscope and DuckDB (default: nproc)
 #   --file     use this NDJSON file instead of generating one
 #   --keep     keep the generated files (default: keep; use --clean to delete them at the end)
@@ -88,22 +90,23 @@ warm "$FILE" ${ZFILE:+"$ZFILE"}
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 
-# measure GROUP NAME STORED_BYTES DATA_BYTES -- command...  (stdout of the command is kept)
+# measure GROUP NAME STORED_BYTES DATA_BYTES -- command...: one run of the command (its stdout
+# is kept), appended to RESULTS. The rounds below call it once per command each; the report
+# takes each command's fastest run.
 measure() {
   local group=$1 name=$2 stored=$3 bytes=$4
   shift 5
-  local best="" i
-  for i in $(seq 1 "$RUNS"); do
-    local tv="$WORK/time.$i" out="$WORK/out.$group.$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' _)"
-    log "run $i/$RUNS: $name"
-    if ! /usr/bin/time -v -o "$tv" "$@" > "$out" 2> "$WORK/stderr"; then
-      local rc
-      rc=$(sed -n 's/.*Exit status: //p' "$tv")
-      # mailscope exits 3 when it skipped something: still a measurement, but say so.
-      log "$name exited with status ${rc:-?}: $(tail -n 3 "$WORK/stderr" | tr '\n' ' ')"
-    fi
-    local line
-    line=$(python3 - "$tv" <<'PY'
+  local tv="$WORK/time" out
+  out="$WORK/out.$group.$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' _)"
+  log "round $ROUND/$RUNS: $name"
+  if ! /usr/bin/time -v -o "$tv" "$@" > "$out" 2> "$WORK/stderr"; then
+    local rc
+    rc=$(sed -n 's/.*Exit status: //p' "$tv")
+    # mailscope exits 3 when it skipped something: still a measurement, but say so.
+    log "$name exited with status ${rc:-?}: $(tail -n 3 "$WORK/stderr" | tr '\n' ' ')"
+  fi
+  local line
+  line=$(python3 - "$tv" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 def field(name):
@@ -120,11 +123,7 @@ rss = int(field("Maximum resident set size (kbytes)"))
 print(f"{secs}\t{user}\t{sys_}\t{rss}")
 PY
 )
-    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if float('${line%%$'\t'*}') < float('${best%%$'\t'*}') else 1)"; then
-      best=$line
-    fi
-  done
-  printf '%s\t%s\t%s\t%s\t%s\n' "$group" "$name" "$stored" "$bytes" "$best" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$group" "$name" "$stored" "$bytes" "$line" >> "$RESULTS"
 }
 
 DUCK_PY="$WORK/duck.py"
@@ -243,34 +242,48 @@ elif mode == "scope":
 PY
 
 MB=$(python3 -c "print(f'{$BYTES/1e6:.0f}')")
-measure plain "mailscope stats" "$BYTES" "$BYTES" -- "$BIN" stats --format json -q --threads "$THREADS" "$FILE"
 STATS_JSON="$WORK/out.plain.mailscope_stats"
-if "$BIN" --help | grep -qE '^\s+contexts\s'; then
-  measure plain "mailscope contexts" "$BYTES" "$BYTES" -- "$BIN" contexts --format csv -q --threads "$THREADS" "$FILE"
-else
-  log "this build has no 'contexts' command: skipped"
+DUCK_OUT="$WORK/out.plain.DuckDB_${DUCKDB_VERSION//[^a-zA-Z0-9]/_}_read_ndjson__schema_detected"
+HAS_CONTEXTS=0 HAS_SCOPE=0 HAS_NO_HASH=0
+if "$BIN" --help | grep -qE '^\s+contexts\s'; then HAS_CONTEXTS=1; else log "this build has no 'contexts' command: skipped"; fi
+if "$BIN" --help | grep -qE '^\s+scope\s'; then
+  HAS_SCOPE=1
+  if "$BIN" scope --help | grep -q -- '--no-hash'; then HAS_NO_HASH=1; fi
 fi
 # The generator plants its attacker at this address (src/generate.rs).
 ATTACKER_IP=${ATTACKER_IP:-185.220.101.47}
-if "$BIN" --help | grep -qE '^\s+scope\s'; then
-  measure plain "mailscope scope --ip (report directory)" "$BYTES" "$BYTES" -- \
-    "$BIN" scope -q --threads "$THREADS" --ip "$ATTACKER_IP" --no-timestamp --out "$WORK/scope" "$FILE"
-  if "$BIN" scope --help | grep -q -- '--no-hash'; then
+[ -n "$ZFILE" ] && ZBYTES=$(stat -c %s "$ZFILE")
+
+# One round: every command once. Rounds rather than each command RUNS times in a row, so that
+# a slow stretch of the shared machine falls on mailscope and its peers alike.
+round() {
+  measure plain "mailscope stats" "$BYTES" "$BYTES" -- "$BIN" stats --format json -q --threads "$THREADS" "$FILE"
+  if [ "$HAS_CONTEXTS" = 1 ]; then
+    measure plain "mailscope contexts" "$BYTES" "$BYTES" -- "$BIN" contexts --format csv -q --threads "$THREADS" "$FILE"
+  fi
+  if [ "$HAS_SCOPE" = 1 ]; then
+    measure plain "mailscope scope --ip (report directory)" "$BYTES" "$BYTES" -- \
+      "$BIN" scope -q --threads "$THREADS" --ip "$ATTACKER_IP" --no-timestamp --out "$WORK/scope" "$FILE"
+  fi
+  if [ "$HAS_NO_HASH" = 1 ]; then
     measure plain "mailscope scope --ip --no-hash (report directory)" "$BYTES" "$BYTES" -- \
       "$BIN" scope -q --threads "$THREADS" --ip "$ATTACKER_IP" --no-timestamp --no-hash --out "$WORK/scope-no-hash" "$FILE"
   fi
-fi
-measure plain "DuckDB $DUCKDB_VERSION read_ndjson, schema detected" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" auto
-measure plain "DuckDB $DUCKDB_VERSION read_ndjson, 2 columns declared" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" columns
-measure plain "DuckDB $DUCKDB_VERSION contexts query (no one-hour de-dup)" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" contexts
-measure plain "DuckDB $DUCKDB_VERSION scope query (no session pivot, no report)" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" scope "$ATTACKER_IP"
-DUCK_OUT="$WORK/out.plain.DuckDB_${DUCKDB_VERSION//[^a-zA-Z0-9]/_}_read_ndjson__schema_detected"
-
-if [ -n "$ZFILE" ]; then
-  ZBYTES=$(stat -c %s "$ZFILE")
-  measure zst "zstd -d (one frame)" "$ZBYTES" "$BYTES" -- zstd -d -q -f -o /dev/null "$ZFILE"
-  measure zst "mailscope stats (.zst)" "$ZBYTES" "$BYTES" -- "$BIN" stats --format json -q --threads "$THREADS" "$ZFILE"
-fi
+  measure plain "DuckDB $DUCKDB_VERSION read_ndjson, schema detected" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" auto
+  measure plain "DuckDB $DUCKDB_VERSION read_ndjson, 2 columns declared" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" columns
+  measure plain "DuckDB $DUCKDB_VERSION contexts query (no one-hour de-dup)" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" contexts
+  measure plain "DuckDB $DUCKDB_VERSION scope query (no session pivot, no report)" "$BYTES" "$BYTES" -- python3 "$DUCK_PY" "$FILE" "$THREADS" scope "$ATTACKER_IP"
+  if [ -n "$ZFILE" ]; then
+    measure zst "zstd -d (one frame)" "$ZBYTES" "$BYTES" -- zstd -d -q -f -o /dev/null "$ZFILE"
+    measure zst "mailscope stats (.zst)" "$ZBYTES" "$BYTES" -- "$BIN" stats --format json -q --threads "$THREADS" "$ZFILE"
+    if [ "$HAS_CONTEXTS" = 1 ]; then
+      measure zst "mailscope contexts (.zst)" "$ZBYTES" "$BYTES" -- "$BIN" contexts --format csv -q --threads "$THREADS" "$ZFILE"
+    fi
+  fi
+}
+for ROUND in $(seq 1 "$RUNS"); do
+  round
+done
 
 # --- report -------------------------------------------------------------------------------
 echo
@@ -280,11 +293,21 @@ echo "- CPU: $(lscpu | sed -n 's/^Model name:\s*//p' | head -1), $(nproc) CPUs a
 echo "- RAM: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "- Kernel: $(uname -r); load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- mailscope: $("$BIN" --version), threads $THREADS; DuckDB $DUCKDB_VERSION (Python), threads $THREADS"
-echo "- Input: $FILE, $MB MB, $(wc -l < "$FILE") lines, in the page cache; best of $RUNS run(s)"
+echo "- Input: $FILE, $MB MB, $(wc -l < "$FILE") lines, in the page cache; fastest of $RUNS interleaved round(s)"
 echo
 python3 - "$RESULTS" <<'PY'
 import sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+runs = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+# Each command's fastest run (in the order the commands first ran), and its slowest wall time.
+rows, slowest = [], {}
+for r in runs:
+    key = (r[0], r[1])
+    slowest[key] = max(slowest.get(key, 0.0), float(r[4]))
+    at = next((i for i, q in enumerate(rows) if (q[0], q[1]) == key), None)
+    if at is None:
+        rows.append(r)
+    elif float(r[4]) < float(rows[at][4]):
+        rows[at] = r
 def table(group, base_prefix, base_label):
     rs = [r for r in rows if r[0] == group]
     if not rs:
@@ -295,8 +318,8 @@ def table(group, base_prefix, base_label):
         wall, user, sys_, rss = float(r[4]), float(r[5]), float(r[6]), int(r[7])
         cpu = user + sys_
         return stored, data, wall, cpu, rss
-    print(f"| tool | input MB | data MB | wall s | CPU s (user+sys) | MB/s | MB per CPU-second | peak RSS MB | wall vs {base_label} | CPU vs {base_label} |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| tool | input MB | data MB | wall s | slowest wall s | CPU s (user+sys) | MB/s | MB per CPU-second | peak RSS MB | wall vs {base_label} | CPU vs {base_label} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     bw = bc = None
     if base:
         _, _, bw, bc, _ = m(base)
@@ -317,7 +340,7 @@ def table(group, base_prefix, base_label):
         # Ratios > 1 mean faster / cheaper than the baseline.
         rw = f"{bw / wall:.2f}x" if bw and wall else "-"
         rc = f"{bc / cpu:.2f}x" if bc and cpu else "-"
-        print(f"| {r[1]} | {stored/1e6:.0f} | {data/1e6:.0f} | {wall:.2f} | {cpu:.2f} | {mbs:.0f} | {mbc:.0f} | {rss/1024:.0f} | {rw} | {rc} |")
+        print(f"| {r[1]} | {stored/1e6:.0f} | {data/1e6:.0f} | {wall:.2f} | {slowest[(r[0], r[1])]:.2f} | {cpu:.2f} | {mbs:.0f} | {mbc:.0f} | {rss/1024:.0f} | {rw} | {rc} |")
     print()
 print("## Plain NDJSON")
 print()
