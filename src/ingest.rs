@@ -837,6 +837,9 @@ pub fn ingest_as<T: Kept>(inputs: &[InputPath], opts: &Options) -> Result<Ingest
     progress.finish();
     drop(read_phase);
     let partials = partials.into_inner().unwrap_or_default();
+    // Every thread has finished; the merge frees the workers' parts, and the command's own
+    // phases their scratch vectors: that memory goes back to the system at once.
+    crate::memory::free_at_once_until_output();
     let merge_phase = crate::progress::Phase::start("merge and de-duplicate records");
     let out = merge(reports, partials, opts, &pool);
     drop(merge_phase);

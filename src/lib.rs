@@ -22,6 +22,7 @@ pub mod flat;
 pub mod generate;
 pub mod ingest;
 pub mod input;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod parse;

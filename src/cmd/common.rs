@@ -23,6 +23,7 @@ impl<T> Loaded<T> {
     /// Writes the result rows and ends the command with the exit code the reading earned.
     /// The evidence is left unfreed (see [`super::release`]).
     pub fn write(mut self, rows: &Rows) -> Result<i32> {
+        crate::memory::keep_freed();
         rows.write(&mut self.out)?;
         self.out.finish()?;
         super::release(self.ingested);
@@ -45,7 +46,7 @@ pub fn load_counting_messages(args: &AnalysisArgs) -> Result<Loaded> {
 /// [`load`] for a command that never reads message ids (`syncs`), keeping `T` of each record:
 /// the ids are checked and counted, not kept (see `JsonParser::message_ids`).
 pub fn load_without_message_ids<T: Kept>(args: &AnalysisArgs) -> Result<Loaded<T>> {
-    super::free_memory_at_once();
+    crate::memory::free_at_once();
     load_with(args, MessageIds::Drop, true)
 }
 
@@ -54,7 +55,7 @@ pub fn load_without_message_ids<T: Kept>(args: &AnalysisArgs) -> Result<Loaded<T
 /// `ingest::Options::folders`: every field such a command reads comes before the folders in a
 /// record's order).
 pub fn load_without_folders<T: Kept>(args: &AnalysisArgs) -> Result<Loaded<T>> {
-    super::free_memory_at_once();
+    crate::memory::free_at_once();
     load_with(args, MessageIds::Drop, false)
 }
 

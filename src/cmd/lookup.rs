@@ -113,6 +113,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
             Cell::Bool(!a.kept),
         ]);
     }
+    crate::memory::keep_freed();
     rows.write(&mut l.out)?;
     l.out.finish()?;
     let missing: Vec<String> = wanted

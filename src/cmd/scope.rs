@@ -121,6 +121,7 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
         trace: trace.as_ref(),
         generated_at: (!args.no_timestamp).then(now_rfc3339),
     };
+    crate::memory::keep_freed();
     report.write_dir(&args.out).map_err(|e| {
         Error::Usage(format!(
             "cannot write the report to {}: {e}",

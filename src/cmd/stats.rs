@@ -42,7 +42,7 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     // kept.
     opts.message_ids = crate::parse::MessageIds::Drop;
     opts.folders = false;
-    super::free_memory_at_once();
+    crate::memory::free_at_once();
     // Only what the inventory reads is kept of each record, as it is parsed.
     let ing = ingest_as::<InventoryRecord>(&inputs, &opts)?;
     let code = super::report_skipped(&ing, &args.run);
