@@ -281,6 +281,7 @@ round() {
     fi
   fi
 }
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ROUND in $(seq 1 "$RUNS"); do
   round
 done
@@ -291,7 +292,7 @@ echo "## Machine"
 echo
 echo "- CPU: $(lscpu | sed -n 's/^Model name:\s*//p' | head -1), $(nproc) CPUs available"
 echo "- RAM: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-echo "- Kernel: $(uname -r); load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- Kernel: $(uname -r); load average before the runs: $LOAD_BEFORE, after them: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- mailscope: $("$BIN" --version), threads $THREADS; DuckDB $DUCKDB_VERSION (Python), threads $THREADS"
 echo "- Input: $FILE, $MB MB, $(wc -l < "$FILE") lines, in the page cache; fastest of $RUNS interleaved round(s)"
 echo
