@@ -25,7 +25,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// The delay [`free_at_once_until_output`] replaced, for [`keep_freed`] to put back; -1: none.
 static REPLACED: AtomicI64 = AtomicI64::new(-1);
 
-fn delay() -> i64 {
+/// The purge delay now, in milliseconds.
+pub fn purge_delay() -> i64 {
     // SAFETY: reads one of mimalloc's global options.
     unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) as i64 }
 }
@@ -54,7 +55,7 @@ pub fn free_at_once() {
 /// from standard input 692 -> 551), `sessions` 760 -> 651 MB, `scope --ip` 659 -> 568 MB,
 /// `messages` 1,014 -> 952 MB; 0.1 to 0.3 s more system time, wall time within the noise.
 pub fn free_at_once_until_output() {
-    let current = delay();
+    let current = purge_delay();
     if current != 0 {
         REPLACED.store(current, Ordering::SeqCst);
         set_delay(0);
@@ -81,7 +82,7 @@ mod tests {
     #[test]
     fn the_purge_delay_option_is_the_one_set() {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            let now = delay();
+            let now = purge_delay();
             let replaced = REPLACED.load(Ordering::SeqCst);
             assert!(now == 1000 || replaced == 1000, "{now} {replaced}");
         }
