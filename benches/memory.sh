@@ -10,6 +10,8 @@
 #   mailscope syncs FILE.zst            (no message ids kept; sync records kept whole)
 #   mailscope contexts FILE.zst         (every record with its folders and messages)
 #   zstd -dc FILE.zst | mailscope contexts -   (the same from standard input)
+#   mailscope sessions, messages FILE.zst      (every record; messages keeps the ids' text)
+#   mailscope scope --ip ATTACKER --no-hash FILE.zst   (every record, the report written)
 # A .zst or standard-input source is decoded into a bounded set of recycled buffers, so no
 # mapped file counts in these figures: what they show is mailscope's own memory. The counts
 # come from the outputs themselves: unique records from `stats --format json`, listed
@@ -43,8 +45,8 @@ need zstd zstd
 
 # peak KB of a command (smallest of RUNS); the command's stdout goes to $WORK/out
 peak() {
-  local best="" i kb
-  for i in $(seq 1 "$RUNS"); do
+  local best="" kb
+  for _ in $(seq 1 "$RUNS"); do
     /usr/bin/time -f %M -o "$WORK/rss" bash -c "$1" > "$WORK/out" 2> "$WORK/err" || {
       # exit 3: something was skipped; still a measurement
       [ "$?" = 3 ] || { log "failed: $1: $(tail -n 3 "$WORK/err" | tr '\n' ' ')"; exit 1; }
@@ -57,6 +59,8 @@ peak() {
 
 ROWS="$WORK/rows.tsv"
 : > "$ROWS"
+# The generator plants its attacker at this address (src/generate.rs).
+ATTACKER_IP=${ATTACKER_IP:-185.220.101.47}
 for SIZE in $SIZES; do
   Z="$DATA/ual-$SIZE-seed$SEED.ndjson.zst"
   generated "$Z" "$SIZE" "$SEED" --format ndjson-zst
@@ -65,10 +69,6 @@ for SIZE in $SIZES; do
   log "$SIZE: stats"
   stats=$(peak "$BIN stats $T --format json $Z")
   unique=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['records']-d['duplicates']-d['malformed'])" "$WORK/out")
-  log "$SIZE: throttled"
-  throttled=$(peak "$BIN throttled $T $Z")
-  log "$SIZE: syncs"
-  syncs=$(peak "$BIN syncs $T $Z")
   log "$SIZE: contexts"
   contexts=$(peak "$BIN contexts $T --format csv $Z")
   read -r listed accesses < <(python3 - "$WORK/out" <<'PY'
@@ -80,31 +80,54 @@ for r in rows:
 print(raw, kept)
 PY
 )
+  {
+    printf 'counts\t%s\t%s\t%s\t%s\n' "$SIZE" "$unique" "$listed" "$accesses"
+    printf 'stats\t%s\t%s\n' "$SIZE" "$stats"
+    printf 'contexts\t%s\t%s\n' "$SIZE" "$contexts"
+  } >> "$ROWS"
+  for cmd in throttled syncs sessions messages; do
+    log "$SIZE: $cmd"
+    printf '%s\t%s\t%s\n' "$cmd" "$SIZE" "$(peak "$BIN $cmd $T --format csv $Z")" >> "$ROWS"
+  done
+  log "$SIZE: scope --ip --no-hash"
+  printf 'scope --ip --no-hash\t%s\t%s\n' "$SIZE" \
+    "$(peak "rm -rf $WORK/scope && $BIN scope $T --ip $ATTACKER_IP --no-hash --no-timestamp --out $WORK/scope $Z")" >> "$ROWS"
   log "$SIZE: contexts from standard input"
-  stdin=$(peak "zstd -dc $Z | $BIN contexts $T --format csv -")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SIZE" "$unique" "$listed" "$accesses" \
-    "$stats" "$throttled" "$syncs" "$contexts" "$stdin" >> "$ROWS"
+  printf 'contexts from stdin\t%s\t%s\n' "$SIZE" "$(peak "zstd -dc $Z | $BIN contexts $T --format csv -")" >> "$ROWS"
 done
 
 python3 - "$ROWS" "$RUNS" "$THREADS" <<'PY'
 import sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+lines = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 runs, threads = sys.argv[2], sys.argv[3]
-mib = lambda kb: int(kb) / 1024
-print(f"Peak RSS in MiB (smallest of {runs} runs, {threads} threads), zstd input:\n")
-print("| input | unique records | listed messages | accesses (one-hour rule) | stats | throttled | syncs | contexts | contexts from stdin |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for size, uniq, listed, acc, st, th, sy, cx, si in rows:
-    print(f"| {size} .zst | {int(uniq):,} | {int(listed):,} | {int(acc):,} | {mib(st):,.0f} | {mib(th):,.0f} | {mib(sy):,.0f} | {mib(cx):,.0f} | {mib(si):,.0f} |")
+counts = {l[1]: tuple(int(x) for x in l[2:]) for l in lines if l[0] == "counts"}
+sizes = list(counts)
+order = ["stats", "throttled", "syncs", "contexts", "contexts from stdin", "sessions", "messages", "scope --ip --no-hash"]
+peaks = {(l[0], l[1]): int(l[2]) for l in lines if l[0] != "counts"}
+print(f"Peak RSS in MiB (smallest of {runs} runs, {threads} threads), zstd input.\n")
+print("| input | unique records | listed messages | accesses (one-hour rule) |")
+print("|---|---:|---:|---:|")
+for s in sizes:
+    u, l, a = counts[s]
+    print(f"| {s} .zst | {u:,} | {l:,} | {a:,} |")
 print()
-for a, b in zip(rows, rows[1:]):
-    du = int(b[1]) - int(a[1])
-    da = int(b[3]) - int(a[3])
-    if du <= 0 or da <= 0:
+pairs = list(zip(sizes, sizes[1:]))
+head = "| command | " + " | ".join(f"{s} .zst" for s in sizes)
+head += "".join(f" | bytes per extra unique record, {a} -> {b}" for a, b in pairs) + " |"
+print(head)
+print("|---|" + "---:|" * (len(sizes) + len(pairs)))
+for c in order:
+    if not all((c, s) in peaks for s in sizes):
         continue
-    per = lambda i, d: (int(b[i]) - int(a[i])) * 1024 / d
-    print(f"{a[0]} -> {b[0]}: bytes per extra unique record: stats {per(4, du):.0f}, "
-          f"throttled {per(5, du):.0f}, syncs {per(6, du):.0f}, contexts {per(7, du):.0f}, "
-          f"contexts from stdin {per(8, du):.0f}; "
-          f"contexts per extra de-duplicated access {per(7, da):.0f}")
+    cells = [f"{peaks[(c, s)] / 1024:,.0f}" for s in sizes]
+    for a, b in pairs:
+        du = counts[b][0] - counts[a][0]
+        cells.append(f"{(peaks[(c, b)] - peaks[(c, a)]) * 1024 / du:.0f}" if du > 0 else "-")
+    print(f"| {c} | " + " | ".join(cells) + " |")
+print()
+for a, b in pairs:
+    da = counts[b][2] - counts[a][2]
+    if da > 0:
+        per = (peaks[("contexts", b)] - peaks[("contexts", a)]) * 1024 / da
+        print(f"{a} -> {b}: contexts per extra de-duplicated access: {per:.0f} bytes")
 PY
