@@ -92,68 +92,111 @@ fn row<'a>(acc: &Accesses<'_>, items: impl Iterator<Item = &'a Access> + Clone) 
     }
 }
 
-/// One row per (mailbox, message), sorted by mailbox, first access and id.
+/// The accesses grouped by (mailbox, message), the groups in output order (mailbox, first
+/// access, id). Each group's row is made when it is asked for ([`MessageGroups::row`]), so
+/// that a command writing a million rows a batch at a time never holds them all.
 ///
 /// The accesses are grouped in parallel: sorted by the stored hashes of the mailbox and the
 /// message (their texts are read only where two keys' hashes are equal), so that each
-/// (mailbox, message) is one run; the runs are put in output order by their first access and
-/// each makes its row on its own.
-pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
-    let key = |i: u32| {
-        let a = &acc.items[i as usize];
-        (acc.ctx(a).mailbox, a.message)
-    };
-    let mut order: Vec<(u64, u64, u32)> = acc
-        .items
-        .par_iter()
-        .enumerate()
-        .map(|(i, a)| (acc.ctx(a).mailbox.hash_value(), a.message_hash, i as u32))
-        .collect();
-    order.par_sort_unstable_by_key(|&(mailbox, message, _)| (mailbox, message));
-    // Keys whose hashes are equal but which differ (a collision, hardly ever) are ordered by
-    // their text, so that each key is one run; their hashes are noted.
-    let mut collided: Vec<(u64, u64)> = order
-        .par_chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1))
-        .filter(|run| run.iter().any(|&(_, _, i)| key(i) != key(run[0].2)))
-        .map(|run| {
-            run.sort_unstable_by_key(|a| key(a.2));
-            (run[0].0, run[0].1)
-        })
-        .collect();
-    collided.sort_unstable();
-    // Each run: its (mailbox, first access, message), the output order, and its place. Texts
-    // are compared again only where hashes collided: elsewhere equal hashes are one key (just
-    // checked), and comparing the texts of every neighbour a second time (two reads of
-    // memory far apart each) took 0.1 s of the 0.29 s from the sort to the runs on 2 GB.
-    let runs: Vec<&[(u64, u64, u32)]> = order
-        .par_chunk_by(|a, b| {
-            (a.0, a.1) == (b.0, b.1)
-                && (collided.binary_search(&(a.0, a.1)).is_err() || key(a.2) == key(b.2))
-        })
-        .collect();
-    let mut sorted: Vec<(Sym, Nanos, Sym, u32)> = runs
-        .par_iter()
-        .enumerate()
-        .map(|(r, run)| {
-            let (mailbox, message) = key(run[0].2);
-            let first = run
-                .iter()
-                .map(|&(_, _, i)| acc.items[i as usize].time)
-                .min();
-            (mailbox, first.unwrap_or_default(), message, r as u32)
-        })
-        .collect();
-    sorted.par_sort_unstable();
-    sorted
-        .par_iter()
-        .map(|&(.., r)| {
-            row(
-                acc,
-                runs[r as usize]
+/// (mailbox, message) is one run; the runs are put in output order by their first access.
+/// What is kept is 12 bytes per access and group: the accesses' indexes in run order, and
+/// each group's run.
+pub struct MessageGroups<'a> {
+    acc: &'a Accesses<'a>,
+    /// Indexes into `acc.items`, each group's together.
+    order: Vec<u32>,
+    /// Each group's part of `order`, in output order.
+    groups: Vec<(u32, u32)>,
+}
+
+impl<'a> MessageGroups<'a> {
+    pub fn new(acc: &'a Accesses<'a>) -> Self {
+        let key = |i: u32| {
+            let a = &acc.items[i as usize];
+            (acc.ctx(a).mailbox, a.message)
+        };
+        let mut order: Vec<(u64, u64, u32)> = acc
+            .items
+            .par_iter()
+            .enumerate()
+            .map(|(i, a)| (acc.ctx(a).mailbox.hash_value(), a.message_hash, i as u32))
+            .collect();
+        order.par_sort_unstable_by_key(|&(mailbox, message, _)| (mailbox, message));
+        // Keys whose hashes are equal but which differ (a collision, hardly ever) are ordered
+        // by their text, so that each key is one run; their hashes are noted.
+        let mut collided: Vec<(u64, u64)> = order
+            .par_chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1))
+            .filter(|run| run.iter().any(|&(_, _, i)| key(i) != key(run[0].2)))
+            .map(|run| {
+                run.sort_unstable_by_key(|a| key(a.2));
+                (run[0].0, run[0].1)
+            })
+            .collect();
+        collided.sort_unstable();
+        // Each run: its (mailbox, first access, message), the output order, and its place.
+        // Texts are compared again only where hashes collided: elsewhere equal hashes are
+        // one key (just checked), and comparing the texts of every neighbour a second time
+        // (two reads of memory far apart each) took 0.1 s of the 0.29 s from the sort to the
+        // runs on 2 GB.
+        let runs: Vec<&[(u64, u64, u32)]> = order
+            .par_chunk_by(|a, b| {
+                (a.0, a.1) == (b.0, b.1)
+                    && (collided.binary_search(&(a.0, a.1)).is_err() || key(a.2) == key(b.2))
+            })
+            .collect();
+        let mut sorted: Vec<(Sym, Nanos, Sym, u32)> = runs
+            .par_iter()
+            .enumerate()
+            .map(|(r, run)| {
+                let (mailbox, message) = key(run[0].2);
+                let first = run
                     .iter()
-                    .map(|&(_, _, i)| &acc.items[i as usize]),
-            )
-        })
+                    .map(|&(_, _, i)| acc.items[i as usize].time)
+                    .min();
+                (mailbox, first.unwrap_or_default(), message, r as u32)
+            })
+            .collect();
+        sorted.par_sort_unstable();
+        let mut end = 0u32;
+        let bounds: Vec<(u32, u32)> = runs
+            .iter()
+            .map(|run| {
+                let start = end;
+                end += run.len() as u32;
+                (start, end)
+            })
+            .collect();
+        let groups = sorted
+            .par_iter()
+            .map(|&(.., r)| bounds[r as usize])
+            .collect();
+        let order = order.par_iter().map(|&(_, _, i)| i).collect();
+        MessageGroups { acc, order, groups }
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The row of the `i`th group in output order.
+    pub fn row(&self, i: usize) -> MessageRow {
+        let (start, end) = self.groups[i];
+        let run = &self.order[start as usize..end as usize];
+        row(self.acc, run.iter().map(|&j| &self.acc.items[j as usize]))
+    }
+}
+
+/// One row per (mailbox, message), sorted by mailbox, first access and id (see
+/// [`MessageGroups`]).
+pub fn messages(acc: &Accesses<'_>) -> Vec<MessageRow> {
+    let groups = MessageGroups::new(acc);
+    (0..groups.len())
+        .into_par_iter()
+        .map(|i| groups.row(i))
         .collect()
 }
 

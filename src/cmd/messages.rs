@@ -2,9 +2,10 @@
 //! for what the filters select: the list that goes to message trace and to counsel.
 
 use crate::analyze::access::Accesses;
-use crate::analyze::messages::messages;
+use crate::analyze::messages::MessageGroups;
 use crate::cli::AnalysisArgs;
 use crate::error::Result;
+use crate::model::Record;
 use crate::output::rows::{Cell, MESSAGE_COLUMNS, Rows, message_cells};
 
 pub const HELP: &str = "\
@@ -19,20 +20,22 @@ client_ips, then users and accesses_raw. Sync records name folders, not messages
 `mailscope syncs`.";
 
 pub fn run(args: &AnalysisArgs) -> Result<i32> {
-    let l = super::common::load(args)?;
+    let mut l = super::common::load(args)?;
+    // The rows are made as they are written, from the accesses, which borrow the records:
+    // both are left unfreed, like all of a command's evidence (see `super::release`).
+    let records: &'static [Record] = std::mem::take(&mut l.ingested.records).leak();
     let filter = &l.filter;
     let phase = crate::progress::Phase::start("accesses");
-    let acc = Accesses::build(&l.ingested.records, |r| filter.matches(r));
+    let acc: &'static Accesses =
+        Box::leak(Box::new(Accesses::build(records, |r| filter.matches(r))));
     drop(phase);
     let phase = crate::progress::Phase::start("aggregate and rows");
     let mut header = MESSAGE_COLUMNS.to_vec();
     header.extend(["users", "accesses_raw"]);
-    let found = messages(&acc);
-    // A few flat vectors: freed at once, and their memory serves the rows below.
-    drop(acc);
-    let rows = Rows::generated(&header, found.len(), move |i| {
-        let m = &found[i];
-        let mut row = message_cells(m);
+    let groups = MessageGroups::new(acc);
+    let rows = Rows::generated(&header, groups.len(), move |i| {
+        let m = groups.row(i);
+        let mut row = message_cells(&m);
         row.extend([m.users.cell(), Cell::Int(m.accesses_raw)]);
         row
     });
