@@ -29,7 +29,8 @@ pub fn run(args: &AnalysisArgs) -> Result<i32> {
     let acc: &'static Accesses =
         Box::leak(Box::new(Accesses::build(records, |r| filter.matches(r))));
     drop(phase);
-    let phase = crate::progress::Phase::start("aggregate and rows");
+    // The rows themselves are made in the write phase, a batch at a time.
+    let phase = crate::progress::Phase::start("group");
     let mut header = MESSAGE_COLUMNS.to_vec();
     header.extend(["users", "accesses_raw"]);
     let groups = MessageGroups::new(acc);
