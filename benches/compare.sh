@@ -85,6 +85,15 @@ BYTES=$(stat -c %s "$FILE")
 warm() { cat "$@" > /dev/null; cat "$@" > /dev/null; }
 log "reading the input into the page cache"
 warm "$FILE" ${ZFILE:+"$ZFILE"}
+# This machine's page cache is not kept whole between runs (a 2 GB file read a minute earlier
+# was once read back from disk at 50 MB/s in the middle of a run), so each run's input is read
+# once more right before it, outside its timing.
+rewarm() {
+  case $1 in
+    plain) cat "$FILE" > /dev/null ;;
+    zst) cat "$ZFILE" > /dev/null ;;
+  esac
+}
 
 # --- measurement --------------------------------------------------------------------------
 RESULTS="$WORK/results.tsv"
@@ -99,6 +108,7 @@ measure() {
   local tv="$WORK/time" out
   out="$WORK/out.$group.$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' _)"
   log "round $ROUND/$RUNS: $name"
+  rewarm "$group"
   if ! /usr/bin/time -v -o "$tv" "$@" > "$out" 2> "$WORK/stderr"; then
     local rc
     rc=$(sed -n 's/.*Exit status: //p' "$tv")
