@@ -25,9 +25,11 @@
 #              stretch of the shared machine falls on all tools alike); the table shows each
 #              command's fastest run and its slowest wall time (default 1)
 #   --threads  worker threads for mailscope and DuckDB (default: nproc)
-#   --file     use this NDJSON file instead of generating one
+#   --file     use this NDJSON file instead of generating one (read only; with --zst its
+#              zstd frame is made in a temporary directory; scope still asks for the
+#              generator's attacker address unless ATTACKER_IP is set)
 #   --keep     keep the generated files (default: keep; use --clean to delete them at the end)
-#   --clean    delete the generated files at the end
+#   --clean    delete the generated files at the end (never a file given with --file)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -67,12 +69,21 @@ fi
 DUCKDB_VERSION=$(python3 -c 'import duckdb; print(duckdb.__version__)')
 
 # --- input --------------------------------------------------------------------------------
+GIVEN=0
 if [ -z "$FILE" ]; then
   FILE="$DATA/ual-$SIZE-seed$SEED.ndjson"
   generated "$FILE" "$SIZE" "$SEED"
+else
+  GIVEN=1
 fi
 ZFILE=""
-if [ "$ZST" = 1 ]; then
+if [ "$ZST" = 1 ] && [ "$GIVEN" = 1 ]; then
+  # A file of the user's: its frame is made in the work directory (removed on exit), never
+  # beside the file, and from the file itself (the generator would write other records).
+  ZFILE="$WORK/$(basename "$FILE").zst"
+  log "compressing $FILE into one zstd frame (level 3, as the generator writes it)"
+  zstd -q -3 -c "$FILE" > "$ZFILE"
+elif [ "$ZST" = 1 ]; then
   ZFILE="$FILE.zst"
   # Older than the NDJSON: written from an earlier version of it.
   if [ -e "$ZFILE" ] && [ "$ZFILE" -ot "$FILE" ]; then
@@ -388,7 +399,8 @@ print(f"Cross-check: DuckDB {lines} lines, {unique} distinct ids; mailscope {sta
       f"MailItemsAccessed: {'counts agree' if ok else 'COUNTS DIFFER'}")
 PY
 
-if [ "$CLEAN" = 1 ]; then
-  case "$FILE" in "$DATA"/ual-*) rm -f "$FILE" ;; esac
-  [ -n "$ZFILE" ] && rm -f "$ZFILE"
+# Only generated files: a file given with --file, and anything beside it, stays.
+if [ "$CLEAN" = 1 ] && [ "$GIVEN" = 0 ]; then
+  rm -f "$FILE" "$FILE.made-by"
+  [ -n "$ZFILE" ] && rm -f "$ZFILE" "$ZFILE.made-by"
 fi
