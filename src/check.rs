@@ -153,9 +153,71 @@ fn ids_kept(outcomes: Vec<Outcome>, ids: MessageIds) -> Vec<Outcome> {
         .collect()
 }
 
+/// The records the `csv` crate reads from `data` with mailscope's settings (no header row,
+/// rows of any length), with the line `position()` gives before each: what
+/// [`Records`](crate::input::csv_records::Records) must give. Reading stops at the first
+/// error (there is none with these settings on bytes in memory).
+pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut rec = csv::ByteRecord::new();
+    let mut got = Vec::new();
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => got.push((line, rec.iter().map(<[u8]>::to_vec).collect())),
+            Ok(false) | Err(_) => return got,
+        }
+    }
+}
+
+/// A reader that hands out at most `piece` bytes at a time.
+struct Pieces<'a> {
+    data: &'a [u8],
+    piece: usize,
+}
+
+impl std::io::Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.piece).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// [`Records`](crate::input::csv_records::Records) splits `data`, read `piece` bytes at a
+/// time, into the records and lines the `csv` crate gives reading it whole.
+pub fn csv_records_match_the_csv_crate(data: &[u8], piece: usize) {
+    let want = csv_crate_records(data);
+    let mut records = crate::input::csv_records::Records::new(Pieces {
+        data,
+        piece: piece.max(1),
+    });
+    let (mut out, mut ends) = (Vec::new(), Vec::new());
+    let mut got = Vec::new();
+    while let Some(line) = records.next_record(&mut out, &mut ends).unwrap() {
+        let mut at = 0;
+        let cells = ends
+            .iter()
+            .map(|&e| {
+                let c = out[at..e].to_vec();
+                at = e;
+                c
+            })
+            .collect();
+        got.push((line, cells));
+    }
+    assert_eq!(got, want, "pieces of {piece} bytes");
+}
+
 /// CSV framing and the normalization of its rows never panic; one outcome per row; keeping
-/// digests of message ids or dropping them changes nothing else.
+/// digests of message ids or dropping them changes nothing else; the records are split as
+/// the `csv` crate splits them (see [`csv_records_match_the_csv_crate`]).
 pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
+    csv_records_match_the_csv_crate(data, batch);
     let mut parser = JsonParser::new();
     let mut others = [MessageIds::Digest, MessageIds::Drop].map(|ids| (ids, parser_keeping(ids)));
     let (mut rows, mut outcomes) = (0usize, 0usize);

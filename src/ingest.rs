@@ -579,9 +579,18 @@ impl Producer<'_> {
                 framer.finish(&mut |b| ok = ok && self.send(file, &mut seq, Payload::Values(b)));
             }
             Container::Csv { type_line } => {
-                hash(data);
-                let res = frame_csv(
+                // Read through the splitter's buffer: hashed as it goes and, for a file, its
+                // pages dropped from the resident memory once copied (as the NDJSON workers
+                // drop theirs), so that a CSV export no longer counts whole in the peak.
+                let reader = MappedReader {
                     data,
+                    at: 0,
+                    released: 0,
+                    file_map,
+                    on_read: &mut hash,
+                };
+                let res = frame_csv(
+                    reader,
                     type_line,
                     sniff::first_line_ends_crlf(head),
                     4096,
@@ -941,6 +950,37 @@ fn dedup<T: Kept>(parts: Vec<Vec<T>>) -> (Vec<T>, u64) {
     (records, duplicates)
 }
 
+/// A mapped file read as a stream: each piece handed out is passed to `on_read` (the hash),
+/// and, for a file mapping (`file_map`), the whole pages read so far are released every few
+/// megabytes (see [`release_pages`]): the reader copies what it hands out, so nothing points
+/// into them afterwards.
+struct MappedReader<'a, F: FnMut(&[u8])> {
+    data: &'a [u8],
+    at: usize,
+    /// Pages before this offset are released.
+    released: usize,
+    file_map: bool,
+    on_read: &'a mut F,
+}
+
+impl<F: FnMut(&[u8])> Read for MappedReader<'_, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        const RELEASE_EVERY: usize = 4 << 20;
+        let n = buf.len().min(self.data.len() - self.at);
+        let piece = &self.data[self.at..self.at + n];
+        buf[..n].copy_from_slice(piece);
+        (self.on_read)(piece);
+        self.at += n;
+        if self.file_map && (self.at - self.released >= RELEASE_EVERY || n == 0) {
+            release_pages(&self.data[self.released..self.at]);
+            // The next release starts at the page this one stopped in (kept: partly unread).
+            let end = self.data[..self.at].as_ptr_range().end as usize;
+            self.released = self.at.saturating_sub(end % 4096);
+        }
+        Ok(n)
+    }
+}
+
 /// Drops this process's page-table entries for the whole pages inside `bytes`, a parsed piece
 /// of a read-only file mapping (only that: on a heap buffer MADV_DONTNEED would zero it): the
 /// pages stay in the page cache, but no longer count in the process's resident memory, which
@@ -1014,6 +1054,38 @@ mod tests {
                 [(2, MalformedKind::Truncated), (4, MalformedKind::Truncated)]
             );
         }
+    }
+
+    /// A mapped file read through [`MappedReader`] in small reads gives its bytes in order,
+    /// each once to the hash, and its released pages still read back as the file.
+    #[test]
+    fn mapped_reader_hands_out_every_byte_and_releases_safely() {
+        let text: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, &text).unwrap();
+        // SAFETY: a private read-only map of a file this test owns and does not change.
+        let map = unsafe { Mmap::map(f.as_file()).unwrap() };
+        let mut hashed = Vec::new();
+        let mut on_read = |b: &[u8]| hashed.extend_from_slice(b);
+        let mut reader = MappedReader {
+            data: &map[..],
+            at: 0,
+            released: 0,
+            file_map: true,
+            on_read: &mut on_read,
+        };
+        let mut read = Vec::new();
+        let mut buf = vec![0u8; 65_537];
+        loop {
+            let n = reader.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&buf[..n]);
+        }
+        assert!(reader.released > 0);
+        assert!(read == text && hashed == text);
+        assert!(map[..] == text[..]);
     }
 
     /// Copies of one id that differ (two exports of one record, say) leave the smallest copy,

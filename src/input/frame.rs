@@ -3,7 +3,8 @@
 //! NDJSON is cut at newlines (a raw newline never occurs inside a JSON string), so a memory
 //! map is split into newline-aligned chunks and a stream into newline-aligned blocks. JSON
 //! documents (arrays, pretty-printed objects) are framed by a small state machine that tracks
-//! strings and nesting. CSV is framed by the `csv` crate (quoted cells may span lines).
+//! strings and nesting. CSV is split into records as the `csv` crate splits it (quoted cells
+//! may span lines; see `csv_records`).
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -482,8 +483,10 @@ pub struct RowBatch {
 
 /// Frames a CSV export: skips a `#TYPE` line, reads the header, then sends rows in batches.
 /// Quoted cells may span lines (Purview's AuditData does); rows keep the line they start on.
-/// `crlf`: the file ends its lines with CRLF, for which the `csv` crate reports every record
-/// after the first one line early (it consumes the `\n` at the start of the next record).
+/// The records are split by [`Records`](super::csv_records::Records), as the `csv` crate
+/// splits them, line numbers included; `crlf`: the file ends its lines with CRLF, for which
+/// that count puts every record after the first one line early (the `\n` at the end of a
+/// line is counted with the next record), so one is added.
 pub fn frame_csv(
     reader: impl Read,
     type_line: bool,
@@ -492,55 +495,40 @@ pub fn frame_csv(
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(RowBatch),
 ) -> io::Result<()> {
-    use crate::parse::{Malformed, MalformedKind};
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
-    let mut rec = csv::ByteRecord::new();
+    let mut records = super::csv_records::Records::new(reader);
+    let (mut out, mut ends) = (Vec::new(), Vec::new());
     let mut header: Option<std::sync::Arc<Vec<String>>> = None;
     let mut skipped_type = !type_line;
     let mut rows = Vec::new();
     let mut first = true;
-    let fix = |line: u64, first: bool| if crlf && !first { line + 1 } else { line };
     loop {
-        let line = fix(rdr.position().line(), first);
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => match e.kind() {
-                csv::ErrorKind::Io(_) => {
-                    // Rows read before the stream broke off are still records.
-                    if !rows.is_empty() {
-                        emit(RowBatch {
-                            header: header.clone().unwrap_or_default(),
-                            rows: std::mem::take(&mut rows),
-                        });
-                    }
-                    return Err(io::Error::other(e.to_string()));
-                }
-                _ => {
-                    rows.push(Row {
-                        line,
-                        cells: Err(Malformed::new(MalformedKind::BadCsv, e.to_string())),
+        let line = match records.next_record(&mut out, &mut ends) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                // Rows read before the stream broke off are still records.
+                if !rows.is_empty() {
+                    emit(RowBatch {
+                        header: header.clone().unwrap_or_default(),
+                        rows: std::mem::take(&mut rows),
                     });
-                    continue;
                 }
-            },
-        }
-        let line = rec.position().map_or(line, |p| fix(p.line(), first));
+                return Err(e);
+            }
+        };
+        let line = if crlf && !first { line + 1 } else { line };
         first = false;
+        let cell = |i: usize| &out[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
         if !skipped_type {
             skipped_type = true;
-            if rec.get(0).is_some_and(|c| c.starts_with(b"#TYPE")) {
+            if cell(0).starts_with(b"#TYPE") {
                 continue;
             }
         }
         if header.is_none() {
-            let names = rec
-                .iter()
-                .map(|c| {
-                    String::from_utf8_lossy(c)
+            let names = (0..ends.len())
+                .map(|i| {
+                    String::from_utf8_lossy(cell(i))
                         .trim_start_matches('\u{feff}')
                         .trim()
                         .to_string()
@@ -549,23 +537,10 @@ pub fn frame_csv(
             header = Some(std::sync::Arc::new(names));
             continue;
         }
-        let cells = rec
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                String::from_utf8(c.to_vec()).map_err(|e| {
-                    Malformed::new(
-                        MalformedKind::InvalidUtf8,
-                        format!(
-                            "invalid UTF-8 in column {} at byte {}",
-                            i + 1,
-                            e.utf8_error().valid_up_to()
-                        ),
-                    )
-                })
-            })
-            .collect();
-        rows.push(Row { line, cells });
+        rows.push(Row {
+            line,
+            cells: cells_of(&out, &ends),
+        });
         if rows.len() >= batch_rows {
             if stop() {
                 return Ok(());
@@ -583,6 +558,42 @@ pub fn frame_csv(
         });
     }
     Ok(())
+}
+
+/// A record's cells as text (`bytes` holds them one after another, each ending at its entry
+/// of `ends`), or the first cell that is not UTF-8. The record is checked whole, and its cell
+/// ends for falling between characters: the same answer as checking each cell.
+fn cells_of(bytes: &[u8], ends: &[usize]) -> Result<Vec<String>, crate::parse::Malformed> {
+    use crate::parse::{Malformed, MalformedKind};
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && ends.iter().all(|&e| text.is_char_boundary(e))
+    {
+        let mut at = 0;
+        return Ok(ends
+            .iter()
+            .map(|&e| {
+                let c = text[at..e].to_string();
+                at = e;
+                c
+            })
+            .collect());
+    }
+    let mut at = 0;
+    for (i, &e) in ends.iter().enumerate() {
+        if let Err(err) = std::str::from_utf8(&bytes[at..e]) {
+            return Err(Malformed::new(
+                MalformedKind::InvalidUtf8,
+                format!(
+                    "invalid UTF-8 in column {} at byte {}",
+                    i + 1,
+                    err.valid_up_to()
+                ),
+            ));
+        }
+        at = e;
+    }
+    // Not reached: a record that is not UTF-8 has a cell that is not.
+    Err(Malformed::new(MalformedKind::InvalidUtf8, "invalid UTF-8"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Input stage: paths, directories and standard input -> byte sources, with compression,
 //! encoding and container detected from the bytes themselves.
 
+pub mod csv_records;
 pub mod decode;
 pub mod frame;
 pub mod sniff;

@@ -26,12 +26,10 @@ pub enum MalformedKind {
     BadTime,
     /// Valid JSON that is not an audit record (no `Operation`, or not an object).
     NotARecord,
-    /// A CSV row that cannot be read.
-    BadCsv,
 }
 
 impl MalformedKind {
-    pub const ALL: [MalformedKind; 10] = [
+    pub const ALL: [MalformedKind; 9] = [
         MalformedKind::InvalidJson,
         MalformedKind::Truncated,
         MalformedKind::InvalidUtf8,
@@ -41,7 +39,6 @@ impl MalformedKind {
         MalformedKind::NoTime,
         MalformedKind::BadTime,
         MalformedKind::NotARecord,
-        MalformedKind::BadCsv,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,7 +52,6 @@ impl MalformedKind {
             MalformedKind::NoTime => "no-time",
             MalformedKind::BadTime => "bad-time",
             MalformedKind::NotARecord => "not-a-record",
-            MalformedKind::BadCsv => "bad-csv",
         }
     }
 }
