@@ -187,6 +187,11 @@ pub struct Records<R> {
     line: u64,
     /// Whether the start was looked at for a byte-order mark.
     began: bool,
+    /// A read error that came after some bytes (see [`Records::fill`]).
+    failed: Option<io::Error>,
+    /// Bytes looked at by [`scan`], for the test that they stay linear in the input.
+    #[cfg(test)]
+    scanned: usize,
 }
 
 impl<R: Read> Records<R> {
@@ -201,6 +206,9 @@ impl<R: Read> Records<R> {
             eof: false,
             line: 1,
             began: false,
+            failed: None,
+            #[cfg(test)]
+            scanned: 0,
         }
     }
 
@@ -227,6 +235,10 @@ impl<R: Read> Records<R> {
         loop {
             out.clear();
             ends.clear();
+            #[cfg(test)]
+            {
+                self.scanned += self.end - self.start;
+            }
             match scan(&self.buf[self.start..self.end], self.eof, out, ends) {
                 Scan::Record { consumed, newlines } => {
                     self.start += consumed;
@@ -243,8 +255,16 @@ impl<R: Read> Records<R> {
         }
     }
 
-    /// Reads more: the unread bytes move to the front, the buffer doubles when they fill it.
+    /// Reads more: the unread bytes move to the front, the buffer doubles when they fill it,
+    /// and it is read full (or to the end of the source). Full, so that a record longer than
+    /// one read of the source (a quote left open runs to the end of the file) is scanned again
+    /// only each time the buffer doubles, not after every read: linear time, as the `csv`
+    /// crate's. An error after some bytes came is kept for the next call, so that the records
+    /// those bytes complete are still read.
     fn fill(&mut self) -> io::Result<()> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -254,20 +274,23 @@ impl<R: Read> Records<R> {
             let len = (self.buf.len() * 2).max(Self::BLOCK);
             self.buf.resize(len, 0);
         }
-        loop {
+        let before = self.end;
+        while self.end < self.buf.len() {
             match self.src.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
-                    return Ok(());
+                    break;
                 }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(());
-                }
+                Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.end > before => {
+                    self.failed = Some(e);
+                    break;
+                }
                 Err(e) => return Err(e),
             }
         }
+        Ok(())
     }
 }
 
@@ -319,6 +342,60 @@ mod tests {
         assert_eq!(records(b"\"open"), [(1, vec!["open".into()])]);
         assert_eq!(records(b"\"\""), [(1, vec!["".into()])]);
         assert_eq!(records(b"\xef\xbb"), [(1, vec!["\u{fffd}".into()])]);
+    }
+
+    /// A reader that hands out `piece` bytes at a time, then fails if `fail` says so.
+    struct Slow<'a> {
+        data: &'a [u8],
+        piece: usize,
+        fail: bool,
+    }
+
+    impl Read for Slow<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.data.is_empty() && self.fail {
+                return Err(io::Error::other("broken off"));
+            }
+            let n = buf.len().min(self.piece).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// A quote left open runs to the end of the input: one record of 8 MB, read 4 KiB at a
+    /// time, is scanned about twice over (once per doubling of the buffer), not once per read.
+    #[test]
+    fn a_long_record_is_scanned_in_linear_time() {
+        let mut data = b"a,\"".to_vec();
+        data.resize(8 << 20, b'x');
+        let mut r = Records::new(Slow {
+            data: &data,
+            piece: 4096,
+            fail: false,
+        });
+        let (mut out, mut ends) = (Vec::new(), Vec::new());
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), Some(1));
+        assert_eq!((out.len(), ends.len()), (data.len() - 3 + 1, 2));
+        assert!(r.next_record(&mut out, &mut ends).unwrap().is_none());
+        assert!(r.scanned < 3 * data.len(), "{} bytes scanned", r.scanned);
+    }
+
+    /// A source that breaks off: the records its bytes completed come first, then the error;
+    /// the record it cut is lost.
+    #[test]
+    fn records_before_a_read_error_are_kept() {
+        let mut r = Records::new(Slow {
+            data: b"a,b\nc\nd,e",
+            piece: 3,
+            fail: true,
+        });
+        let (mut out, mut ends) = (Vec::new(), Vec::new());
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), Some(1));
+        assert_eq!(out, b"ab");
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), Some(2));
+        assert_eq!(out, b"c");
+        assert!(r.next_record(&mut out, &mut ends).is_err());
     }
 
     proptest::proptest! {
