@@ -174,6 +174,17 @@ fn copy_to_quote_bytes(input: &[u8], from: usize, out: &mut Vec<u8>) -> Option<u
     }
 }
 
+/// The cells of a record [`Records::next_record`] read: `bytes` holds them one after another,
+/// each ending at its entry of `ends`.
+pub fn cells<'a>(bytes: &'a [u8], ends: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut at = 0;
+    ends.iter().map(move |&e| {
+        let cell = &bytes[at..e];
+        at = e;
+        cell
+    })
+}
+
 /// The records of a CSV stream, read in blocks.
 pub struct Records<R> {
     src: R,
@@ -309,16 +320,8 @@ mod tests {
         let (mut out, mut ends) = (Vec::new(), Vec::new());
         let mut got = Vec::new();
         while let Some(line) = r.next_record(&mut out, &mut ends).unwrap() {
-            let mut at = 0;
-            let cells = ends
-                .iter()
-                .map(|&e| {
-                    let c = String::from_utf8_lossy(&out[at..e]).into_owned();
-                    at = e;
-                    c
-                })
-                .collect();
-            got.push((line, cells));
+            let text = |c| String::from_utf8_lossy(c).into_owned();
+            got.push((line, cells(&out, &ends).map(text).collect()));
         }
         got
     }

@@ -6,6 +6,7 @@
 //! strings and nesting. CSV is split into records as the `csv` crate splits it (quoted cells
 //! may span lines; see `csv_records`).
 
+use super::csv_records::cells;
 use std::io::{self, Read};
 use std::ops::Range;
 
@@ -518,17 +519,19 @@ pub fn frame_csv(
         };
         let line = if crlf && !first { line + 1 } else { line };
         first = false;
-        let cell = |i: usize| &out[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
         if !skipped_type {
             skipped_type = true;
-            if cell(0).starts_with(b"#TYPE") {
+            if cells(&out, &ends)
+                .next()
+                .is_some_and(|c| c.starts_with(b"#TYPE"))
+            {
                 continue;
             }
         }
         if header.is_none() {
-            let names = (0..ends.len())
-                .map(|i| {
-                    String::from_utf8_lossy(cell(i))
+            let names = cells(&out, &ends)
+                .map(|c| {
+                    String::from_utf8_lossy(c)
                         .trim_start_matches('\u{feff}')
                         .trim()
                         .to_string()
@@ -568,19 +571,12 @@ fn cells_of(bytes: &[u8], ends: &[usize]) -> Result<Vec<String>, crate::parse::M
     if let Ok(text) = std::str::from_utf8(bytes)
         && ends.iter().all(|&e| text.is_char_boundary(e))
     {
-        let mut at = 0;
-        return Ok(ends
-            .iter()
-            .map(|&e| {
-                let c = text[at..e].to_string();
-                at = e;
-                c
-            })
-            .collect());
+        // SAFETY: each cell lies between two character boundaries of a valid `str`.
+        let cell = |c: &[u8]| unsafe { std::str::from_utf8_unchecked(c) }.to_string();
+        return Ok(cells(bytes, ends).map(cell).collect());
     }
-    let mut at = 0;
-    for (i, &e) in ends.iter().enumerate() {
-        if let Err(err) = std::str::from_utf8(&bytes[at..e]) {
+    for (i, c) in cells(bytes, ends).enumerate() {
+        if let Err(err) = std::str::from_utf8(c) {
             return Err(Malformed::new(
                 MalformedKind::InvalidUtf8,
                 format!(
@@ -590,7 +586,6 @@ fn cells_of(bytes: &[u8], ends: &[usize]) -> Result<Vec<String>, crate::parse::M
                 ),
             ));
         }
-        at = e;
     }
     // Not reached: a record that is not UTF-8 has a cell that is not.
     Err(Malformed::new(MalformedKind::InvalidUtf8, "invalid UTF-8"))
