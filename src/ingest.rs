@@ -582,15 +582,19 @@ impl Producer<'_> {
                 // Read through the splitter's buffer: hashed as it goes and, for a file, its
                 // pages dropped from the resident memory once copied (as the NDJSON workers
                 // drop theirs), so that a CSV export no longer counts whole in the peak.
-                let reader = MappedReader {
+                let mut on_read = |b: &[u8]| {
+                    hash(b);
+                    self.progress.inc(b.len() as u64);
+                };
+                let mut reader = MappedReader {
                     data,
                     at: 0,
                     released: 0,
                     file_map,
-                    on_read: &mut hash,
+                    on_read: &mut on_read,
                 };
                 let res = frame_csv(
-                    reader,
+                    &mut reader,
                     type_line,
                     sniff::first_line_ends_crlf(head),
                     4096,
@@ -599,7 +603,8 @@ impl Producer<'_> {
                         self.send(file, &mut seq, Payload::Rows(b));
                     },
                 );
-                self.progress.inc(data.len() as u64);
+                // Stopped early (`--strict`): the file's hash still covers all of it.
+                reader.skip_rest();
                 if let Err(e) = res {
                     report.error = Some(format!("cannot read CSV: {e}"));
                 }
@@ -950,7 +955,8 @@ fn dedup<T: Kept>(parts: Vec<Vec<T>>) -> (Vec<T>, u64) {
     (records, duplicates)
 }
 
-/// A mapped file read as a stream: each piece handed out is passed to `on_read` (the hash),
+/// A mapped file read as a stream: each piece handed out is passed to `on_read` (the hash and
+/// the progress bar),
 /// and, for a file mapping (`file_map`), the whole pages read so far are released every few
 /// megabytes (see [`release_pages`]): the reader copies what it hands out, so nothing points
 /// into them afterwards.
@@ -978,6 +984,16 @@ impl<F: FnMut(&[u8])> Read for MappedReader<'_, F> {
             self.released = self.at.saturating_sub(end % 4096);
         }
         Ok(n)
+    }
+}
+
+impl<F: FnMut(&[u8])> MappedReader<'_, F> {
+    /// Passes what was not read to `on_read`, without copying it.
+    fn skip_rest(&mut self) {
+        if self.at < self.data.len() {
+            (self.on_read)(&self.data[self.at..]);
+            self.at = self.data.len();
+        }
     }
 }
 
@@ -1086,6 +1102,20 @@ mod tests {
         assert!(reader.released > 0);
         assert!(read == text && hashed == text);
         assert!(map[..] == text[..]);
+        // Stopped after one read, the rest still goes to the hash, once.
+        let mut hashed = Vec::new();
+        let mut on_read = |b: &[u8]| hashed.extend_from_slice(b);
+        let mut reader = MappedReader {
+            data: &map[..],
+            at: 0,
+            released: 0,
+            file_map: true,
+            on_read: &mut on_read,
+        };
+        assert_eq!(reader.read(&mut buf).unwrap(), buf.len());
+        reader.skip_rest();
+        reader.skip_rest();
+        assert!(hashed == text);
     }
 
     /// Copies of one id that differ (two exports of one record, say) leave the smallest copy,
