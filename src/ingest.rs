@@ -349,12 +349,17 @@ impl Worker {
             line += 1;
             let r = trim_record(&bytes[pos..end]);
             let (s, e) = (pos + r.start, pos + r.end);
+            let pos_before = pos;
             pos = end + 1;
             if s == e {
                 continue; // a blank line is not a record
             }
             if e - s > *max_record {
-                p.malformed(line, too_long(e - s, *max_record), *max_examples);
+                // The line's length with its line end, as a line cut out before it reaches a
+                // worker is reported (`Piece::LongLine`, `Block::LongLine`): which of the two
+                // a long line takes depends on the chunk size, and its message must not.
+                let with_end = end - pos_before + usize::from(end < len);
+                p.malformed(line, too_long(with_end, *max_record), *max_examples);
                 continue;
             }
             outcomes.clear();
