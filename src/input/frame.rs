@@ -168,8 +168,13 @@ impl<R: Read> BlockReader<R> {
             return Some(Block::Lines(buf));
         }
         // One line fills the whole block: read on to its end, up to the limit. Only the
-        // bytes read since the last look are searched, so a long line costs linear time.
+        // bytes read since the last look are searched, and the line is measured against the
+        // limit only each time it has doubled past it (measuring trims its white space, all
+        // of it on a line of tabs), so a long line costs linear time; the limit is then
+        // found late by less than the line's length, and the line at its end is measured
+        // once more below, so what is returned does not change.
         let mut scanned = buf.len();
+        let mut measure_at = self.max_record;
         loop {
             if let Some(i) = memchr::memchr(b'\n', &buf[scanned..]) {
                 let nl = scanned + i;
@@ -181,7 +186,10 @@ impl<R: Read> BlockReader<R> {
             if self.eof {
                 break;
             }
-            if trim_record(&buf).len() > self.max_record {
+            if buf.len() > measure_at && {
+                measure_at = buf.len().saturating_mul(2);
+                trim_record(&buf).len() > self.max_record
+            } {
                 // Skip the rest of the line without keeping it.
                 let mut skipped = buf.len();
                 loop {
