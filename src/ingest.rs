@@ -591,13 +591,7 @@ impl Producer<'_> {
                     hash(b);
                     self.progress.inc(b.len() as u64);
                 };
-                let mut reader = MappedReader {
-                    data,
-                    at: 0,
-                    released: 0,
-                    file_map,
-                    on_read: &mut on_read,
-                };
+                let mut reader = MappedReader::new(data, file_map, &mut on_read);
                 let res = frame_csv(
                     &mut reader,
                     type_line,
@@ -992,7 +986,17 @@ impl<F: FnMut(&[u8])> Read for MappedReader<'_, F> {
     }
 }
 
-impl<F: FnMut(&[u8])> MappedReader<'_, F> {
+impl<'a, F: FnMut(&[u8])> MappedReader<'a, F> {
+    fn new(data: &'a [u8], file_map: bool, on_read: &'a mut F) -> Self {
+        MappedReader {
+            data,
+            at: 0,
+            released: 0,
+            file_map,
+            on_read,
+        }
+    }
+
     /// Passes what was not read to `on_read`, without copying it.
     fn skip_rest(&mut self) {
         if self.at < self.data.len() {
@@ -1088,13 +1092,7 @@ mod tests {
         let map = unsafe { Mmap::map(f.as_file()).unwrap() };
         let mut hashed = Vec::new();
         let mut on_read = |b: &[u8]| hashed.extend_from_slice(b);
-        let mut reader = MappedReader {
-            data: &map[..],
-            at: 0,
-            released: 0,
-            file_map: true,
-            on_read: &mut on_read,
-        };
+        let mut reader = MappedReader::new(&map[..], true, &mut on_read);
         let mut read = Vec::new();
         let mut buf = vec![0u8; 65_537];
         loop {
@@ -1110,13 +1108,7 @@ mod tests {
         // Stopped after one read, the rest still goes to the hash, once.
         let mut hashed = Vec::new();
         let mut on_read = |b: &[u8]| hashed.extend_from_slice(b);
-        let mut reader = MappedReader {
-            data: &map[..],
-            at: 0,
-            released: 0,
-            file_map: true,
-            on_read: &mut on_read,
-        };
+        let mut reader = MappedReader::new(&map[..], true, &mut on_read);
         assert_eq!(reader.read(&mut buf).unwrap(), buf.len());
         reader.skip_rest();
         reader.skip_rest();
