@@ -186,10 +186,11 @@ impl<R: Read> BlockReader<R> {
             if self.eof {
                 break;
             }
-            if buf.len() > measure_at && {
+            let measure = buf.len() > measure_at;
+            if measure {
                 measure_at = buf.len().saturating_mul(2);
-                trim_record(&buf).len() > self.max_record
-            } {
+            }
+            if measure && trim_record(&buf).len() > self.max_record {
                 // Skip the rest of the line without keeping it.
                 let mut skipped = buf.len();
                 loop {
