@@ -6,7 +6,7 @@
 //! A Purview export's AuditData cell is a whole JSON record inside quotes, its own quotes
 //! doubled: the `csv` crate's state machine stops at every comma and quote in it, and was a
 //! quarter of the CPU time of `contexts` on such a file. Here a quoted cell is copied from
-//! one quote to the next 16 bytes at a time (see [`copy_to_quote`]) and an unquoted one from
+//! one quote to the next 16 bytes at a time (`copy_to_quote`) and an unquoted one from
 //! one comma or line end to the next (a `memchr` search). [`crate::check::csv_records_match_the_csv_crate`] checks the two agree, the
 //! line each record starts on included, on any bytes, read whole or in pieces of any size.
 
