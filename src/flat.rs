@@ -6,7 +6,7 @@
 //! that is new both times (page faults included): at 2 GB of input that was most of the
 //! stage. When the number of values of each item is known beforehand, the result can be
 //! written in one pass, each job straight into its own part of one vector ([`flat_collect`]).
-//! The record merge joins the parsers' partial results the same way ([`concat`]).
+//! The record merge joins the parsers' partial results the same way ([`concat()`]).
 
 use rayon::prelude::*;
 use std::mem::MaybeUninit;

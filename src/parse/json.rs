@@ -251,7 +251,7 @@ impl JsonParser {
     }
 
     /// Parses `buf[..len]` in place; `buf[len..]` must hold at least [`INPUT_PADDING`] bytes
-    /// (the next records of a chunk, or the chunk's padding). Saves the copy of [`parse`].
+    /// (the next records of a chunk, or the chunk's padding). Saves the copy of [`Self::parse`].
     /// `original` is the same bytes untouched, for describing an error.
     pub fn parse_in_place<R>(
         &mut self,

@@ -5,7 +5,7 @@
 //! JSON string (Search-UnifiedAuditLog, Purview CSV, Extractor-Suite JSON/JSONL), a Graph
 //! `auditLogRecord` with `auditData`, a Sentinel `OfficeActivity` row, a Defender
 //! `CloudAppEvents` row with `RawEventData`, or a flat Search-MailboxAuditLog CSV row. Each
-//! object is scanned once into [`Slots`]; the AuditData's own fields win, the wrapper's fill
+//! object is scanned once into `Slots`; the AuditData's own fields win, the wrapper's fill
 //! the gaps. See: ../shared/docs/formats.md, "Field variants".
 
 pub mod fields;
