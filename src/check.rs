@@ -173,14 +173,19 @@ pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
     }
 }
 
-/// A reader that hands out at most `piece` bytes at a time.
-struct Pieces<'a> {
-    data: &'a [u8],
-    piece: usize,
+/// A reader that hands out at most `piece` bytes at a time, and once they are all out fails
+/// if `fail` says so (a stream that breaks off) instead of ending.
+pub(crate) struct Pieces<'a> {
+    pub data: &'a [u8],
+    pub piece: usize,
+    pub fail: bool,
 }
 
 impl std::io::Read for Pieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.data.is_empty() && self.fail {
+            return Err(std::io::Error::other("broken off"));
+        }
         let n = buf.len().min(self.piece).min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
@@ -195,6 +200,7 @@ pub fn csv_records_match_the_csv_crate(data: &[u8], piece: usize) {
     let mut records = crate::input::csv_records::Records::new(Pieces {
         data,
         piece: piece.max(1),
+        fail: false,
     });
     let (mut out, mut ends) = (Vec::new(), Vec::new());
     let mut got = Vec::new();

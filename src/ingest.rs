@@ -349,16 +349,15 @@ impl Worker {
             line += 1;
             let r = trim_record(&bytes[pos..end]);
             let (s, e) = (pos + r.start, pos + r.end);
-            let pos_before = pos;
+            // The line's length with its line end, as a line cut out before it reaches a
+            // worker is reported (`Piece::LongLine`, `Block::LongLine`): which of the two a
+            // long line takes depends on the chunk size, and its message must not.
+            let with_end = end - pos + usize::from(end < len);
             pos = end + 1;
             if s == e {
                 continue; // a blank line is not a record
             }
             if e - s > *max_record {
-                // The line's length with its line end, as a line cut out before it reaches a
-                // worker is reported (`Piece::LongLine`, `Block::LongLine`): which of the two
-                // a long line takes depends on the chunk size, and its message must not.
-                let with_end = end - pos_before + usize::from(end < len);
                 p.malformed(line, too_long(with_end, *max_record), *max_examples);
                 continue;
             }
@@ -955,10 +954,9 @@ fn dedup<T: Kept>(parts: Vec<Vec<T>>) -> (Vec<T>, u64) {
 }
 
 /// A mapped file read as a stream: each piece handed out is passed to `on_read` (the hash and
-/// the progress bar),
-/// and, for a file mapping (`file_map`), the whole pages read so far are released every few
-/// megabytes (see [`release_pages`]): the reader copies what it hands out, so nothing points
-/// into them afterwards.
+/// the progress bar), and, for a file mapping (`file_map`), the whole pages read so far are
+/// released every few megabytes (see [`release_pages`]): the reader copies what it hands out,
+/// so nothing points into them afterwards.
 struct MappedReader<'a, F: FnMut(&[u8])> {
     data: &'a [u8],
     at: usize,
@@ -980,7 +978,7 @@ impl<F: FnMut(&[u8])> Read for MappedReader<'_, F> {
             release_pages(&self.data[self.released..self.at]);
             // The next release starts at the page this one stopped in (kept: partly unread).
             let end = self.data[..self.at].as_ptr_range().end as usize;
-            self.released = self.at.saturating_sub(end % 4096);
+            self.released = self.at.saturating_sub(end % PAGE);
         }
         Ok(n)
     }
@@ -1006,6 +1004,9 @@ impl<'a, F: FnMut(&[u8])> MappedReader<'a, F> {
     }
 }
 
+/// The page size [`release_pages`] and [`MappedReader`] count in.
+const PAGE: usize = 4096;
+
 /// Drops this process's page-table entries for the whole pages inside `bytes`, a parsed piece
 /// of a read-only file mapping (only that: on a heap buffer MADV_DONTNEED would zero it): the
 /// pages stay in the page cache, but no longer count in the process's resident memory, which
@@ -1015,7 +1016,6 @@ impl<'a, F: FnMut(&[u8])> MappedReader<'a, F> {
 fn release_pages(bytes: &[u8]) {
     #[cfg(target_os = "linux")]
     {
-        const PAGE: usize = 4096;
         let start = (bytes.as_ptr() as usize).next_multiple_of(PAGE);
         let end = (bytes.as_ptr() as usize + bytes.len()) & !(PAGE - 1);
         if end > start {

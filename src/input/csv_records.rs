@@ -314,6 +314,7 @@ impl<R: Read> Records<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Pieces;
 
     fn records(data: &[u8]) -> Vec<(u64, Vec<String>)> {
         let mut r = Records::new(data);
@@ -353,32 +354,13 @@ mod tests {
         assert_eq!(records(b"\xef\xbb"), [(1, vec!["\u{fffd}".into()])]);
     }
 
-    /// A reader that hands out `piece` bytes at a time, then fails if `fail` says so.
-    struct Slow<'a> {
-        data: &'a [u8],
-        piece: usize,
-        fail: bool,
-    }
-
-    impl Read for Slow<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.data.is_empty() && self.fail {
-                return Err(io::Error::other("broken off"));
-            }
-            let n = buf.len().min(self.piece).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
     /// A quote left open runs to the end of the input: one record of 8 MB, read 4 KiB at a
     /// time, is scanned about twice over (once per doubling of the buffer), not once per read.
     #[test]
     fn a_long_record_is_scanned_in_linear_time() {
         let mut data = b"a,\"".to_vec();
         data.resize(8 << 20, b'x');
-        let mut r = Records::new(Slow {
+        let mut r = Records::new(Pieces {
             data: &data,
             piece: 4096,
             fail: false,
@@ -394,7 +376,7 @@ mod tests {
     /// the record it cut is lost.
     #[test]
     fn records_before_a_read_error_are_kept() {
-        let mut r = Records::new(Slow {
+        let mut r = Records::new(Pieces {
             data: b"a,b\nc\nd,e",
             piece: 3,
             fail: true,
