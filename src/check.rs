@@ -11,7 +11,7 @@ use crate::analyze::throttle::ThrottleRecord;
 use crate::ingest::{Ingested, Kept, Options, ingest_as};
 use crate::input::InputPath;
 use crate::input::frame::{
-    Block, BlockReader, Framed, JsonFramer, Piece, ValueBatch, frame_csv, split_lines,
+    Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv, split_lines,
 };
 use crate::parse::{
     Field, JsonParser, MessageIds, Obj, Outcome, is_page, keep_message_ids, normalize_object,
@@ -202,47 +202,78 @@ pub fn csv_records_match_the_csv_crate(data: &[u8], piece: usize) {
         piece: piece.max(1),
         fail: false,
     });
+    // The records are added one after another to the same buffers, as a batch holds them.
     let (mut out, mut ends) = (Vec::new(), Vec::new());
     let mut got = Vec::new();
+    let mut first = 0usize;
     while let Some(line) = records.next_record(&mut out, &mut ends).unwrap() {
-        let cells = crate::input::csv_records::cells(&out, &ends);
+        let from = first.checked_sub(1).map_or(0, |i| ends[i]);
+        let cells = crate::input::csv_records::cells(&out, from, &ends[first..]);
         got.push((line, cells.map(<[u8]>::to_vec).collect()));
+        first = ends.len();
     }
     assert_eq!(got, want, "pieces of {piece} bytes");
 }
 
-/// CSV framing and the normalization of its rows never panic; one outcome per row; keeping
-/// digests of message ids or dropping them changes nothing else; the records are split as
-/// the `csv` crate splits them (see [`csv_records_match_the_csv_crate`]).
+/// CSV framing and the normalization of its rows never panic; keeping digests of message ids
+/// or dropping them changes nothing else; the records are split as the `csv` crate splits
+/// them (see [`csv_records_match_the_csv_crate`]), and [`frame_csv`] gives each row after
+/// the `#TYPE` line and the header with its line and the crate's cells, or says it is not
+/// UTF-8, whatever the batches.
 pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
     csv_records_match_the_csv_crate(data, batch);
     let mut parser = JsonParser::new();
     let mut others = [MessageIds::Digest, MessageIds::Drop].map(|ids| (ids, parser_keeping(ids)));
-    let (mut rows, mut outcomes) = (0usize, 0usize);
-    let _ = frame_csv(data, type_line, crlf, batch.max(1), &|| false, &mut |b| {
+    let mut got = Vec::new();
+    let mut emit = |b: RowBatch| {
         for row in &b.rows {
-            rows += 1;
-            if let Ok(cells) = &row.cells {
-                let pairs: Vec<(&str, &str)> = b
-                    .header
-                    .iter()
-                    .zip(cells.iter())
-                    .map(|(h, c)| (h.as_str(), c.as_str()))
-                    .collect();
-                let with = normalize_object(Obj::Flat(&pairs), &mut parser);
-                for (ids, other) in &mut others {
-                    let got = normalize_object(Obj::Flat(&pairs), other);
-                    assert_eq!(
-                        vec![got],
-                        ids_kept(vec![with.clone()], *ids),
-                        "parsing with message ids {ids:?} changed more than them"
-                    );
-                }
+            let Ok(cells) = &row.cells else {
+                got.push((row.line, None));
+                continue;
+            };
+            let header = b.header.iter().map(String::as_str);
+            let pairs: Vec<(&str, &str)> = header.zip(b.cells(cells.clone())).collect();
+            let with = normalize_object(Obj::Flat(&pairs), &mut parser);
+            for (ids, other) in &mut others {
+                let got = normalize_object(Obj::Flat(&pairs), other);
+                assert_eq!(
+                    vec![got],
+                    ids_kept(vec![with.clone()], *ids),
+                    "parsing with message ids {ids:?} changed more than them"
+                );
             }
-            outcomes += 1;
+            let cells = b
+                .cells(cells.clone())
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+            got.push((row.line, Some(cells)));
         }
-    });
-    assert_eq!(rows, outcomes);
+    };
+    // Buffers handed back with earlier bytes in them, as the workers hand theirs back.
+    let buffer = || b"left over".to_vec();
+    let framed = frame_csv(
+        data,
+        type_line,
+        crlf,
+        batch.max(1),
+        &buffer,
+        &|| false,
+        &mut emit,
+    );
+    assert!(framed.is_ok());
+    let mut records = csv_crate_records(data).into_iter().enumerate().peekable();
+    if type_line {
+        records.next_if(|(_, (_, cells))| cells.first().is_some_and(|c| c.starts_with(b"#TYPE")));
+    }
+    records.next();
+    let want: Vec<_> = records
+        .map(|(i, (line, cells))| {
+            let line = if crlf && i > 0 { line + 1 } else { line };
+            let text: Result<Vec<_>, _> = cells.into_iter().map(String::from_utf8).collect();
+            (line, text.ok())
+        })
+        .collect();
+    assert_eq!(got, want, "rows in batches of {batch}");
 }
 
 fn ingest_twice<T: Kept>(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ingested<T> {

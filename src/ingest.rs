@@ -17,8 +17,8 @@ use crate::input::decode::{
     read_up_to_partial, with_prefix,
 };
 use crate::input::frame::{
-    Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, element_lines, frame_csv,
-    split_lines, trim_record,
+    BATCH_ROWS, Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, element_lines,
+    frame_csv, split_lines, trim_record,
 };
 use crate::input::sniff::{self, Container};
 use crate::model::{Nanos, Record, RecordId};
@@ -317,7 +317,10 @@ impl Worker {
                 p.malformed(1, too_long(len, self.max_record), self.max_examples);
             }
             Payload::Values(batch) => self.values(&batch, &mut p),
-            Payload::Rows(batch) => self.rows(&batch, &mut p),
+            Payload::Rows(batch) => {
+                self.rows(&batch, &mut p);
+                let _ = free.try_send(batch.text.into_bytes());
+            }
         }
         p
     }
@@ -418,13 +421,8 @@ impl Worker {
                 Err(m) => p.malformed(row.line, m.clone(), self.max_examples),
                 Ok(cells) => {
                     pairs.clear();
-                    pairs.extend(
-                        batch
-                            .header
-                            .iter()
-                            .zip(cells.iter())
-                            .map(|(h, c)| (h.as_str(), c.as_str())),
-                    );
+                    let header = batch.header.iter().map(String::as_str);
+                    pairs.extend(header.zip(batch.cells(cells.clone())));
                     let o = normalize_object(Obj::Flat(&pairs), &mut self.parser);
                     p.outcome(row.line, o, self.max_examples);
                 }
@@ -595,7 +593,8 @@ impl Producer<'_> {
                     &mut reader,
                     type_line,
                     sniff::first_line_ends_crlf(head),
-                    4096,
+                    BATCH_ROWS,
+                    &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
                         self.send(file, &mut seq, Payload::Rows(b));
@@ -705,7 +704,8 @@ impl Producer<'_> {
                     &mut r,
                     type_line,
                     crlf,
-                    4096,
+                    BATCH_ROWS,
+                    &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
                         tick(&mut last);

@@ -477,21 +477,43 @@ pub fn element_lines(value: &[u8]) -> Vec<u64> {
     out
 }
 
-/// One CSV row: its line and its cells, or why it cannot be read.
+/// One CSV row: its line, and its cells (a range of [`RowBatch::ends`], for
+/// [`RowBatch::cells`]) or why it cannot be read.
 #[derive(Debug)]
 pub struct Row {
     pub line: u64,
-    pub cells: Result<Vec<String>, crate::parse::Malformed>,
+    pub cells: Result<Range<usize>, crate::parse::Malformed>,
 }
 
-/// CSV rows with the file's header.
+/// CSV rows with the file's header. The cells of all the rows that were read are one text,
+/// one after another (one buffer per batch, not one per cell).
 #[derive(Debug)]
 pub struct RowBatch {
     pub header: std::sync::Arc<Vec<String>>,
     pub rows: Vec<Row>,
+    pub text: String,
+    /// Where each cell ends in `text`.
+    pub ends: Vec<usize>,
 }
 
-/// Frames a CSV export: skips a `#TYPE` line, reads the header, then sends rows in batches.
+impl RowBatch {
+    /// The cells of a row whose cells are `range` (its `Ok`).
+    pub fn cells(&self, range: Range<usize>) -> impl Iterator<Item = &str> {
+        let from = range.start.checked_sub(1).map_or(0, |i| self.ends[i]);
+        let cells = cells(self.text.as_bytes(), from, &self.ends[range]);
+        // SAFETY: `text` is UTF-8 and each cell starts and ends on one of its character
+        // boundaries (`frame_csv` keeps a row only then).
+        cells.map(|c| unsafe { std::str::from_utf8_unchecked(c) })
+    }
+}
+
+/// The most rows, and about the most bytes of cells, in one [`RowBatch`].
+pub const BATCH_ROWS: usize = 4096;
+pub const BATCH_BYTES: usize = 4 << 20;
+
+/// Frames a CSV export: skips a `#TYPE` line, reads the header, then sends rows in batches
+/// of `batch_rows` rows or [`BATCH_BYTES`], the first reached; each batch's text is written
+/// into a buffer from `buffer` (so that a consumer can hand it back).
 /// Quoted cells may span lines (Purview's AuditData does); rows keep the line they start on.
 /// The records are split by [`Records`](super::csv_records::Records), as the `csv` crate
 /// splits them, line numbers included; `crlf`: the file ends its lines with CRLF, for which
@@ -502,6 +524,7 @@ pub fn frame_csv(
     type_line: bool,
     crlf: bool,
     batch_rows: usize,
+    buffer: &dyn Fn() -> Vec<u8>,
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(RowBatch),
 ) -> io::Result<()> {
@@ -511,80 +534,91 @@ pub fn frame_csv(
     let mut skipped_type = !type_line;
     let mut rows = Vec::new();
     let mut first = true;
+    let mut batch = |out: &mut Vec<u8>, ends: &mut Vec<usize>, rows: &mut Vec<Row>, header| {
+        let mut next = buffer();
+        next.clear();
+        let bytes = std::mem::replace(out, next);
+        // SAFETY: every row kept added UTF-8 (see `utf8_cells`); rows that were not have
+        // been cut off again, so the text is valid UTF-8 pieces, one after another.
+        let text = unsafe { String::from_utf8_unchecked(bytes) };
+        emit(RowBatch {
+            header,
+            rows: std::mem::take(rows),
+            text,
+            ends: std::mem::take(ends),
+        })
+    };
     loop {
+        let (base, cell) = (out.len(), ends.len());
         let line = match records.next_record(&mut out, &mut ends) {
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(e) => {
                 // Rows read before the stream broke off are still records.
                 if !rows.is_empty() {
-                    emit(RowBatch {
-                        header: header.clone().unwrap_or_default(),
-                        rows: std::mem::take(&mut rows),
-                    });
+                    let h = header.clone().unwrap_or_default();
+                    batch(&mut out, &mut ends, &mut rows, h);
                 }
                 return Err(e);
             }
         };
         let line = if crlf && !first { line + 1 } else { line };
         first = false;
-        if !skipped_type {
-            skipped_type = true;
-            if cells(&out, &ends)
-                .next()
-                .is_some_and(|c| c.starts_with(b"#TYPE"))
-            {
-                continue;
-            }
-        }
         if header.is_none() {
-            let names = cells(&out, &ends)
-                .map(|c| {
-                    String::from_utf8_lossy(c)
-                        .trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_string()
-                })
-                .collect();
-            header = Some(std::sync::Arc::new(names));
+            let type_here = !skipped_type
+                && cells(&out, 0, &ends)
+                    .next()
+                    .is_some_and(|c| c.starts_with(b"#TYPE"));
+            skipped_type = true;
+            if !type_here {
+                let names = cells(&out, 0, &ends)
+                    .map(|c| {
+                        String::from_utf8_lossy(c)
+                            .trim_start_matches('\u{feff}')
+                            .trim()
+                            .to_string()
+                    })
+                    .collect();
+                header = Some(std::sync::Arc::new(names));
+            }
+            out.clear();
+            ends.clear();
             continue;
+        }
+        let cells = utf8_cells(&out, base, &ends[cell..]);
+        if cells.is_err() {
+            out.truncate(base);
+            ends.truncate(cell);
         }
         rows.push(Row {
             line,
-            cells: cells_of(&out, &ends),
+            cells: cells.map(|()| cell..ends.len()),
         });
-        if rows.len() >= batch_rows {
+        if rows.len() >= batch_rows || out.len() >= BATCH_BYTES {
             if stop() {
                 return Ok(());
             }
-            emit(RowBatch {
-                header: header.clone().unwrap_or_default(),
-                rows: std::mem::take(&mut rows),
-            });
+            let h = header.clone().unwrap_or_default();
+            batch(&mut out, &mut ends, &mut rows, h);
         }
     }
     if !rows.is_empty() {
-        emit(RowBatch {
-            header: header.unwrap_or_default(),
-            rows,
-        });
+        batch(&mut out, &mut ends, &mut rows, header.unwrap_or_default());
     }
     Ok(())
 }
 
-/// A record's cells as text (`bytes` holds them one after another, each ending at its entry
+/// Whether a record's cells are text (`out` holds them from `base`, each ending at its entry
 /// of `ends`), or the first cell that is not UTF-8. The record is checked whole, and its cell
 /// ends for falling between characters: the same answer as checking each cell.
-fn cells_of(bytes: &[u8], ends: &[usize]) -> Result<Vec<String>, crate::parse::Malformed> {
+fn utf8_cells(out: &[u8], base: usize, ends: &[usize]) -> Result<(), crate::parse::Malformed> {
     use crate::parse::{Malformed, MalformedKind};
-    if let Ok(text) = std::str::from_utf8(bytes)
-        && ends.iter().all(|&e| text.is_char_boundary(e))
+    if let Ok(text) = std::str::from_utf8(&out[base..])
+        && ends.iter().all(|&e| text.is_char_boundary(e - base))
     {
-        // SAFETY: each cell lies between two character boundaries of a valid `str`.
-        let cell = |c: &[u8]| unsafe { std::str::from_utf8_unchecked(c) }.to_string();
-        return Ok(cells(bytes, ends).map(cell).collect());
+        return Ok(());
     }
-    for (i, c) in cells(bytes, ends).enumerate() {
+    for (i, c) in cells(out, base, ends).enumerate() {
         if let Err(err) = std::str::from_utf8(c) {
             return Err(Malformed::new(
                 MalformedKind::InvalidUtf8,
@@ -678,6 +712,46 @@ mod tests {
                 "split at {split}"
             );
         }
+    }
+
+    /// A batch ends at [`BATCH_BYTES`] of text as well as at its number of rows, and rows
+    /// that are not UTF-8 leave nothing in it: the rows after them keep their own cells.
+    #[test]
+    fn csv_batches_end_at_their_size() {
+        let big = "x".repeat(BATCH_BYTES / 3);
+        let mut data = b"Id,AuditData\n".to_vec();
+        for i in 0..12 {
+            data.extend_from_slice(format!("{i},{big}\n").as_bytes());
+            data.extend_from_slice(b"bad,\xff\n");
+        }
+        let (mut batches, mut cells, mut bad) = (0, Vec::new(), 0);
+        let mut emit = |b: RowBatch| {
+            batches += 1;
+            assert!(b.text.len() < BATCH_BYTES + big.len() + 10);
+            for row in &b.rows {
+                match &row.cells {
+                    Ok(r) => cells.push((row.line, b.cells(r.clone()).map(str::len).collect())),
+                    Err(_) => bad += 1,
+                }
+            }
+        };
+        frame_csv(
+            &data[..],
+            false,
+            false,
+            4096,
+            &Vec::new,
+            &|| false,
+            &mut emit,
+        )
+        .unwrap();
+        // Three good rows pass the size (with the bad row between them), then the last bad row.
+        assert_eq!(batches, 5);
+        assert_eq!(bad, 12);
+        let want: Vec<(u64, Vec<usize>)> = (0..12)
+            .map(|i| (2 + 2 * i as u64, vec![i.to_string().len(), big.len()]))
+            .collect();
+        assert_eq!(cells, want);
     }
 }
 

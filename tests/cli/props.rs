@@ -291,7 +291,7 @@ proptest! {
 
         // frame_csv.
         let mut rows = 0;
-        let _ = frame_csv(&data[..], type_line, !type_line, 7, &|| false, &mut |b| rows += b.rows.len());
+        let _ = frame_csv(&data[..], type_line, !type_line, 7, &Vec::new, &|| false, &mut |b| rows += b.rows.len());
 
         // The parser and the normalizer.
         let _ = sniff_container(&data);
