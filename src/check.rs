@@ -11,11 +11,12 @@ use crate::analyze::throttle::ThrottleRecord;
 use crate::ingest::{Ingested, Kept, Options, ingest_as};
 use crate::input::InputPath;
 use crate::input::frame::{
-    Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv, split_lines,
+    Block, BlockReader, CsvFraming, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv,
+    split_lines,
 };
 use crate::parse::{
-    Field, JsonParser, MessageIds, Obj, Outcome, is_page, keep_message_ids, normalize_object,
-    normalize_top,
+    Field, JsonParser, Malformed, MalformedKind, MessageIds, Obj, Outcome, is_page,
+    keep_message_ids, normalize_object, normalize_top,
 };
 use std::sync::Arc;
 
@@ -154,10 +155,12 @@ fn ids_kept(outcomes: Vec<Outcome>, ids: MessageIds) -> Vec<Outcome> {
 }
 
 /// The records the `csv` crate reads from `data` with mailscope's settings (no header row,
-/// rows of any length), with the line `position()` gives before each: what
+/// rows of any length), with the line `position()` gives before each and the record's
+/// length (its bytes from the first, after the line ends and byte-order mark before it, to
+/// its line end included, from the positions before and after it): what
 /// [`Records`](crate::input::csv_records::Records) must give. Reading stops at the first
 /// error (there is none with these settings on bytes in memory).
-pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
+pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, usize, Vec<Vec<u8>>)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -166,8 +169,18 @@ pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
     let mut got = Vec::new();
     loop {
         let line = rdr.position().line();
+        let mut start = rdr.position().byte() as usize;
+        if start == 0 && data.starts_with(b"\xef\xbb\xbf") {
+            start = 3;
+        }
         match rdr.read_byte_record(&mut rec) {
-            Ok(true) => got.push((line, rec.iter().map(<[u8]>::to_vec).collect())),
+            Ok(true) => {
+                let end = rdr.position().byte() as usize;
+                while matches!(data.get(start), Some(b'\r' | b'\n')) && start < end {
+                    start += 1;
+                }
+                got.push((line, end - start, rec.iter().map(<[u8]>::to_vec).collect()));
+            }
             Ok(false) | Err(_) => return got,
         }
     }
@@ -194,42 +207,82 @@ impl std::io::Read for Pieces<'_> {
 }
 
 /// [`Records`](crate::input::csv_records::Records) splits `data`, read `piece` bytes at a
-/// time, into the records and lines the `csv` crate gives reading it whole.
-pub fn csv_records_match_the_csv_crate(data: &[u8], piece: usize) {
-    let want = csv_crate_records(data);
-    let mut records = crate::input::csv_records::Records::new(Pieces {
+/// time, into the records and lines the `csv` crate gives reading it whole; a record longer
+/// than `max` only measured, as long as the crate's.
+pub fn csv_records_match_the_csv_crate(data: &[u8], piece: usize, max: usize) {
+    let want: Vec<_> = csv_crate_records(data)
+        .into_iter()
+        .map(|(line, len, cells)| (line, if len > max { Err(len) } else { Ok(cells) }))
+        .collect();
+    let pieces = Pieces {
         data,
         piece: piece.max(1),
         fail: false,
-    });
+    };
+    // A buffer that starts as small as the pieces, and grows.
+    let mut records = crate::input::csv_records::Records::with_block(pieces, max, piece);
     // The records are added one after another to the same buffers, as a batch holds them.
     let (mut out, mut ends) = (Vec::new(), Vec::new());
     let mut got = Vec::new();
     let mut first = 0usize;
-    while let Some(line) = records.next_record(&mut out, &mut ends).unwrap() {
+    while let Some(record) = records.next_record(&mut out, &mut ends).unwrap() {
         let from = first.checked_sub(1).map_or(0, |i| ends[i]);
         let cells = crate::input::csv_records::cells(&out, from, &ends[first..]);
-        got.push((line, cells.map(<[u8]>::to_vec).collect()));
+        let cells = cells.map(<[u8]>::to_vec).collect();
+        got.push((record.line, record.too_long.map_or(Ok(cells), Err)));
         first = ends.len();
     }
-    assert_eq!(got, want, "pieces of {piece} bytes");
+    assert_eq!(got, want, "pieces of {piece} bytes, limit {max}");
 }
 
 /// CSV framing and the normalization of its rows never panic; keeping digests of message ids
 /// or dropping them changes nothing else; the records are split as the `csv` crate splits
 /// them (see [`csv_records_match_the_csv_crate`]), and [`frame_csv`] gives each row after
 /// the `#TYPE` line and the header with its line and the crate's cells, or says it is not
-/// UTF-8, whatever the batches.
+/// UTF-8 or longer than the record limit, whatever the batches. Run without a limit and
+/// with a small one (from `batch`).
 pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
-    csv_records_match_the_csv_crate(data, batch);
+    let batch = batch.max(1);
+    for max_record in [usize::MAX, 2 + 5 * batch] {
+        csv_records_match_the_csv_crate(data, batch, max_record);
+        let framing = CsvFraming {
+            type_line,
+            crlf,
+            batch_rows: batch,
+            max_record,
+        };
+        assert_eq!(
+            framed_rows(data, &framing),
+            csv_crate_rows(data, &framing),
+            "rows in batches of {batch}, limit {max_record}"
+        );
+    }
+}
+
+/// A row as [`csv_rows_are_total`] compares it: its line, and its cells or why it is
+/// malformed (the kind, and for a record too long the message).
+type CheckedRow = (u64, Result<Vec<String>, String>);
+
+/// The rows [`frame_csv`] gives (its batches' buffers handed back with bytes in them, as the
+/// workers hand theirs back), each normalized with message ids kept, digested and dropped.
+fn framed_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
     let mut parser = JsonParser::new();
     let mut others = [MessageIds::Digest, MessageIds::Drop].map(|ids| (ids, parser_keeping(ids)));
     let mut got = Vec::new();
     let mut emit = |b: RowBatch| {
         for row in &b.rows {
-            let Ok(cells) = &row.cells else {
-                got.push((row.line, None));
-                continue;
+            let cells = match &row.cells {
+                Ok(cells) => cells.clone(),
+                Err(m) => {
+                    let too_long = m.kind == MalformedKind::TooLong;
+                    let why = if too_long {
+                        m.why.clone()
+                    } else {
+                        m.kind.to_string()
+                    };
+                    got.push((row.line, Err(why)));
+                    continue;
+                }
             };
             let header = b.header.iter().map(String::as_str);
             let pairs: Vec<(&str, &str)> = header.zip(b.cells(cells.clone())).collect();
@@ -242,38 +295,43 @@ pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize
                     "parsing with message ids {ids:?} changed more than them"
                 );
             }
-            let cells = b
-                .cells(cells.clone())
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
-            got.push((row.line, Some(cells)));
+            let cells = b.cells(cells).map(str::to_owned).collect();
+            got.push((row.line, Ok(cells)));
         }
     };
-    // Buffers handed back with earlier bytes in them, as the workers hand theirs back.
     let buffer = || b"left over".to_vec();
-    let framed = frame_csv(
-        data,
-        type_line,
-        crlf,
-        batch.max(1),
-        &buffer,
-        &|| false,
-        &mut emit,
-    );
+    let framed = frame_csv(data, framing, &buffer, &|| false, &mut emit);
     assert!(framed.is_ok());
-    let mut records = csv_crate_records(data).into_iter().enumerate().peekable();
-    if type_line {
-        records.next_if(|(_, (_, cells))| cells.first().is_some_and(|c| c.starts_with(b"#TYPE")));
-    }
-    records.next();
-    let want: Vec<_> = records
-        .map(|(i, (line, cells))| {
-            let line = if crlf && i > 0 { line + 1 } else { line };
+    got
+}
+
+/// The rows [`frame_csv`] must give, from the `csv` crate's records: those after a `#TYPE`
+/// line and the header (the first record not too long, and not the `#TYPE` line).
+fn csv_crate_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
+    let mut want = Vec::new();
+    let (mut header, mut type_line) = (false, framing.type_line);
+    for (i, (line, len, cells)) in csv_crate_records(data).into_iter().enumerate() {
+        let line = if framing.crlf && i > 0 {
+            line + 1
+        } else {
+            line
+        };
+        let too_long = len > framing.max_record;
+        let is_type = type_line && cells.first().is_some_and(|c| c.starts_with(b"#TYPE"));
+        type_line = false;
+        if too_long {
+            let why = Malformed::too_long(len, framing.max_record).why;
+            want.push((line, Err(why)));
+        } else if is_type {
+        } else if !header {
+            header = true;
+        } else {
             let text: Result<Vec<_>, _> = cells.into_iter().map(String::from_utf8).collect();
-            (line, text.ok())
-        })
-        .collect();
-    assert_eq!(got, want, "rows in batches of {batch}");
+            let invalid = || MalformedKind::InvalidUtf8.to_string();
+            want.push((line, text.map_err(|_| invalid())));
+        }
+    }
+    want
 }
 
 fn ingest_twice<T: Kept>(bytes: &Arc<Vec<u8>>, threads: usize, chunk_bytes: usize) -> Ingested<T> {

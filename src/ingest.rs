@@ -17,8 +17,8 @@ use crate::input::decode::{
     read_up_to_partial, with_prefix,
 };
 use crate::input::frame::{
-    BATCH_ROWS, Block, BlockReader, Framed, JsonFramer, Piece, RowBatch, ValueBatch, element_lines,
-    frame_csv, split_lines, trim_record,
+    BATCH_ROWS, Block, BlockReader, CsvFraming, Framed, JsonFramer, Piece, RowBatch, ValueBatch,
+    element_lines, frame_csv, split_lines, trim_record,
 };
 use crate::input::sniff::{self, Container};
 use crate::model::{Nanos, Record, RecordId};
@@ -314,7 +314,11 @@ impl Worker {
             Payload::LongLine(len) => {
                 p.relative = true;
                 p.lines = 1;
-                p.malformed(1, too_long(len, self.max_record), self.max_examples);
+                p.malformed(
+                    1,
+                    Malformed::too_long(len, self.max_record),
+                    self.max_examples,
+                );
             }
             Payload::Values(batch) => self.values(&batch, &mut p),
             Payload::Rows(batch) => {
@@ -361,7 +365,11 @@ impl Worker {
                 continue; // a blank line is not a record
             }
             if e - s > *max_record {
-                p.malformed(line, too_long(with_end, *max_record), *max_examples);
+                p.malformed(
+                    line,
+                    Malformed::too_long(with_end, *max_record),
+                    *max_examples,
+                );
                 continue;
             }
             outcomes.clear();
@@ -387,9 +395,11 @@ impl Worker {
     fn values<T: Kept>(&mut self, batch: &ValueBatch, p: &mut Partial<T>) {
         for v in &batch.values {
             match v {
-                Framed::TooLong { line, len } => {
-                    p.malformed(*line, too_long(*len, self.max_record), self.max_examples)
-                }
+                Framed::TooLong { line, len } => p.malformed(
+                    *line,
+                    Malformed::too_long(*len, self.max_record),
+                    self.max_examples,
+                ),
                 Framed::Value { line, range } => {
                     let outcomes = &mut self.outcomes;
                     outcomes.clear();
@@ -431,13 +441,6 @@ impl Worker {
     }
 }
 
-fn too_long(len: usize, max: usize) -> Malformed {
-    Malformed::new(
-        MalformedKind::TooLong,
-        format!("record of {len} bytes is longer than the limit of {max} bytes"),
-    )
-}
-
 /// The producer's view of the run.
 struct Producer<'a> {
     opts: &'a Options,
@@ -458,6 +461,15 @@ impl Producer<'_> {
         };
         *seq += 1;
         !self.stop.load(Ordering::Relaxed) && self.tx.send(w).is_ok()
+    }
+
+    fn csv_framing(&self, type_line: bool, crlf: bool) -> CsvFraming {
+        CsvFraming {
+            type_line,
+            crlf,
+            batch_rows: BATCH_ROWS,
+            max_record: self.opts.max_record,
+        }
     }
 
     fn buffer(&self) -> Vec<u8> {
@@ -591,9 +603,7 @@ impl Producer<'_> {
                 let mut reader = MappedReader::new(data, file_map, &mut on_read);
                 let res = frame_csv(
                     &mut reader,
-                    type_line,
-                    sniff::first_line_ends_crlf(head),
-                    BATCH_ROWS,
+                    &self.csv_framing(type_line, sniff::first_line_ends_crlf(head)),
                     &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
@@ -702,9 +712,7 @@ impl Producer<'_> {
             Container::Csv { type_line } => {
                 let res = frame_csv(
                     &mut r,
-                    type_line,
-                    crlf,
-                    BATCH_ROWS,
+                    &self.csv_framing(type_line, crlf),
                     &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {

@@ -17,39 +17,26 @@ use std::io::{self, Read};
 enum Scan {
     /// A record, ending `consumed` bytes in, after `newlines` line feeds.
     Record { consumed: usize, newlines: u64 },
-    /// Only line ends before the end of the input: no more records.
-    End { consumed: usize, newlines: u64 },
     /// The input ends inside a record and more may come.
     Incomplete,
 }
 
-/// Reads the record at the start of `input` into `out` (the cells' bytes one after another)
-/// and `ends` (where each cell ends in `out`). `eof`: nothing follows `input`.
+/// Reads the record at the start of `input` (which starts with a byte other than a line
+/// end) into `out` (the cells' bytes one after another) and `ends` (where each cell ends in
+/// `out`). `eof`: nothing follows `input`.
 ///
-/// The states are the `csv` crate's (csv-core's): line ends before a record are skipped; a
+/// The states are the `csv` crate's (csv-core's): line ends before a record are skipped
+/// (by [`Records::next_record`], before this); a
 /// cell that starts with a quote runs to the next lone quote (`""` is one quote), anything
 /// after that quote and before the next comma or line end is kept as it is (`"a"b` is `ab`);
 /// any other cell runs to the next comma or line end, quotes included. A record that ends
 /// with `\r` ends there: a `\n` after it is skipped before the next record, as the crate
 /// does (which is why it reports the next record's line one early in a CRLF file).
 fn scan(input: &[u8], eof: bool, out: &mut Vec<u8>, ends: &mut Vec<usize>) -> Scan {
-    // Every line feed the record consumes is counted once it ends (they can only be line
-    // ends before it, inside quoted cells, or its own end).
+    // Every line feed the record consumes is counted once it ends (they can only be inside
+    // quoted cells, or its own end).
     let newlines_in = |s: &[u8]| memchr::memchr_iter(b'\n', s).count() as u64;
-    let lead = input
-        .iter()
-        .position(|&b| b != b'\n' && b != b'\r')
-        .unwrap_or(input.len());
-    if lead == input.len() {
-        return match eof {
-            true => Scan::End {
-                consumed: lead,
-                newlines: newlines_in(input),
-            },
-            false => Scan::Incomplete,
-        };
-    }
-    let mut i = lead;
+    let mut i = 0;
     // The record ends at the end of the input: complete only when nothing follows.
     macro_rules! at_end {
         () => {{
@@ -189,6 +176,15 @@ pub fn cells<'a>(
     })
 }
 
+/// A record [`Records::next_record`] read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The line its reading started on.
+    pub line: u64,
+    /// Its length, when it is longer than the limit: then its cells were not kept.
+    pub too_long: Option<usize>,
+}
+
 /// The records of a CSV stream, read in blocks.
 pub struct Records<R> {
     src: R,
@@ -204,6 +200,10 @@ pub struct Records<R> {
     began: bool,
     /// A read error that came after some bytes (see [`Records::fill`]).
     failed: Option<io::Error>,
+    /// Records longer than this (line end included) are read past, not kept.
+    max_record: usize,
+    /// The buffer's first size.
+    block: usize,
     /// Bytes looked at by [`scan`], for the test that they stay linear in the input.
     #[cfg(test)]
     scanned: usize,
@@ -218,9 +218,18 @@ impl<R: Read> Records<R> {
     /// (and is scanned twice) is one in several hundred.
     const STEADY: usize = 1 << 20;
 
-    pub fn new(src: R) -> Self {
+    /// The records of `src`; one longer than `max_record` bytes (its line end included) is
+    /// read past, not kept.
+    pub fn new(src: R, max_record: usize) -> Self {
+        Self::with_block(src, max_record, Self::BLOCK)
+    }
+
+    /// [`Records::new`] with a buffer that starts at `block` bytes: a small one makes the
+    /// checks meet records that straddle reads (and reads past long ones) in small inputs.
+    pub(crate) fn with_block(src: R, max_record: usize, block: usize) -> Self {
         Records {
             src,
+            block: block.max(1),
             buf: Vec::new(),
             start: 0,
             end: 0,
@@ -228,22 +237,23 @@ impl<R: Read> Records<R> {
             line: 1,
             began: false,
             failed: None,
+            max_record,
             #[cfg(test)]
             scanned: 0,
         }
     }
 
     /// The next record, its cells' bytes added to `out` and their ends (positions in `out`)
-    /// to `ends`, with the line
-    /// its reading started on (what `csv`'s `position().line()` says before the record is
-    /// read: blank lines before it are counted in, and in a CRLF file the previous line's
-    /// `\n`); `None` at the end. An error of the source ends the records; the record it
-    /// broke off is lost (nothing of it is added).
+    /// to `ends`, with the line its reading started on (what `csv`'s `position().line()`
+    /// says before the record is read: blank lines before it are counted in, and in a CRLF
+    /// file the previous line's `\n`); `None` at the end. A record longer than the limit
+    /// adds nothing and is only measured. An error of the source ends the records; the
+    /// record it broke off is lost (nothing of it is added).
     pub fn next_record(
         &mut self,
         out: &mut Vec<u8>,
         ends: &mut Vec<usize>,
-    ) -> io::Result<Option<u64>> {
+    ) -> io::Result<Option<Record>> {
         if !self.began {
             while self.end - self.start < 3 && !self.eof {
                 self.fill()?;
@@ -254,33 +264,92 @@ impl<R: Read> Records<R> {
             self.began = true;
         }
         let line = self.line;
+        // Line ends before the record, dropped as they come (a run of them is not held).
+        loop {
+            let rest = &self.buf[self.start..self.end];
+            let lead = rest.iter().position(|&b| b != b'\n' && b != b'\r');
+            let lead = lead.unwrap_or(rest.len());
+            self.line += memchr::memchr_iter(b'\n', &rest[..lead]).count() as u64;
+            self.start += lead;
+            if self.start < self.end {
+                break;
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            self.fill()?;
+        }
         let (base, cells) = (out.len(), ends.len());
         loop {
-            out.truncate(base);
-            ends.truncate(cells);
             #[cfg(test)]
             {
                 self.scanned += self.end - self.start;
             }
+            let too_long = |len| Record {
+                line,
+                too_long: Some(len),
+            };
             match scan(&self.buf[self.start..self.end], self.eof, out, ends) {
                 Scan::Record { consumed, newlines } => {
                     self.start += consumed;
                     self.line += newlines;
-                    return Ok(Some(line));
-                }
-                Scan::End { consumed, newlines } => {
-                    self.start += consumed;
-                    self.line += newlines;
-                    return Ok(None);
-                }
-                Scan::Incomplete => {
-                    if let Err(e) = self.fill() {
+                    if consumed > self.max_record {
                         out.truncate(base);
                         ends.truncate(cells);
-                        return Err(e);
+                        return Ok(Some(too_long(consumed)));
                     }
+                    let too_long = None;
+                    return Ok(Some(Record { line, too_long }));
+                }
+                Scan::Incomplete => {
+                    out.truncate(base);
+                    ends.truncate(cells);
+                    if self.end - self.start > self.max_record {
+                        return Ok(Some(too_long(self.skip_record()?)));
+                    }
+                    self.fill()?;
                 }
             }
+        }
+    }
+
+    /// Reads past the record at `start`, longer than the limit, keeping none of it (the
+    /// states of [`scan`], a byte at a time, as the buffer is read again and again): its
+    /// length, line end included.
+    fn skip_record(&mut self) -> io::Result<usize> {
+        #[derive(Clone, Copy)]
+        enum Cell {
+            Start,
+            Quoted,
+            /// A quote inside a quoted cell: the cell's end, or the first of `""`.
+            Quote,
+            Unquoted,
+        }
+        let mut cell = Cell::Start;
+        let mut len = 0;
+        loop {
+            let rest = &self.buf[self.start..self.end];
+            let (mut used, mut ended) = (rest.len(), false);
+            for (k, &b) in rest.iter().enumerate() {
+                cell = match (cell, b) {
+                    (Cell::Quoted, b'"') => Cell::Quote,
+                    (Cell::Quoted, _) => Cell::Quoted,
+                    (Cell::Start | Cell::Quote, b'"') => Cell::Quoted,
+                    (_, b',') => Cell::Start,
+                    (_, b'\r' | b'\n') => {
+                        (used, ended) = (k + 1, true);
+                        break;
+                    }
+                    _ => Cell::Unquoted,
+                };
+            }
+            self.line += memchr::memchr_iter(b'\n', &rest[..used]).count() as u64;
+            self.start += used;
+            len += used;
+            if ended || self.eof {
+                return Ok(len);
+            }
+            self.fill()?;
         }
     }
 
@@ -300,7 +369,7 @@ impl<R: Read> Records<R> {
             self.start = 0;
         }
         if self.end == self.buf.len() || self.buf.len() < Self::STEADY {
-            let len = (self.buf.len() * 2).max(Self::BLOCK);
+            let len = (self.buf.len() * 2).max(self.block);
             self.buf.resize(len, 0);
         }
         let before = self.end;
@@ -328,11 +397,17 @@ mod tests {
     use super::*;
     use crate::check::Pieces;
 
+    /// A record read whole, starting on `line`.
+    fn kept(line: u64) -> Option<Record> {
+        let too_long = None;
+        Some(Record { line, too_long })
+    }
+
     fn records(data: &[u8]) -> Vec<(u64, Vec<String>)> {
-        let mut r = Records::new(data);
+        let mut r = Records::new(data, usize::MAX);
         let (mut out, mut ends) = (Vec::new(), Vec::new());
         let mut got = Vec::new();
-        while let Some(line) = r.next_record(&mut out, &mut ends).unwrap() {
+        while let Some(Record { line, .. }) = r.next_record(&mut out, &mut ends).unwrap() {
             let text = |c| String::from_utf8_lossy(c).into_owned();
             got.push((line, cells(&out, 0, &ends).map(text).collect()));
             out.clear();
@@ -354,7 +429,9 @@ mod tests {
             ]
         );
         for piece in [1, 2, 3, 7, 1 << 20] {
-            crate::check::csv_records_match_the_csv_crate(data, piece);
+            for max in [usize::MAX, 30, 4] {
+                crate::check::csv_records_match_the_csv_crate(data, piece, max);
+            }
         }
     }
 
@@ -374,31 +451,64 @@ mod tests {
     fn a_long_record_is_scanned_in_linear_time() {
         let mut data = b"a,\"".to_vec();
         data.resize(8 << 20, b'x');
-        let mut r = Records::new(Pieces {
+        let pieces = Pieces {
             data: &data,
             piece: 4096,
             fail: false,
-        });
+        };
+        let mut r = Records::new(pieces, usize::MAX);
         let (mut out, mut ends) = (Vec::new(), Vec::new());
-        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), Some(1));
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), kept(1));
         assert_eq!((out.len(), ends.len()), (data.len() - 3 + 1, 2));
         assert!(r.next_record(&mut out, &mut ends).unwrap().is_none());
         assert!(r.scanned < 3 * data.len(), "{} bytes scanned", r.scanned);
+    }
+
+    /// A record longer than the limit (here a quoted cell of 8 MB, its quotes doubled, over
+    /// many lines) is measured and read past, and the buffer stays about the limit's size;
+    /// the records after it are read as before, on their own lines.
+    #[test]
+    fn a_record_past_the_limit_is_not_held() {
+        let mut data = b"1,ok\n2,\"".to_vec();
+        let lines = (8 << 20) / 20;
+        let cell = b"{\"\"a\"\":\r\n\"\"x,y\"\"}".repeat(lines);
+        data.extend_from_slice(&cell);
+        data.extend_from_slice(b"\"\r\n\n3,after");
+        let pieces = Pieces {
+            data: &data,
+            piece: 4096,
+            fail: false,
+        };
+        let max = 64 << 10;
+        let mut r = Records::new(pieces, max);
+        let (mut out, mut ends) = (Vec::new(), Vec::new());
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), kept(1));
+        let long = r.next_record(&mut out, &mut ends).unwrap();
+        let len = 2 + 1 + cell.len() + 2;
+        let too_long = Some(len);
+        assert_eq!(long, Some(Record { line: 2, too_long }));
+        assert!(r.buf.len() <= Records::<&[u8]>::STEADY.max(4 * max));
+        // Counted as the `csv` crate counts: the `\n` after the record's `\r` goes with the next.
+        let lines = lines as u64;
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), kept(2 + lines));
+        assert_eq!(out, b"1ok3after");
+        assert!(r.next_record(&mut out, &mut ends).unwrap().is_none());
     }
 
     /// A source that breaks off: the records its bytes completed come first, then the error;
     /// the record it cut is lost.
     #[test]
     fn records_before_a_read_error_are_kept() {
-        let mut r = Records::new(Pieces {
+        let pieces = Pieces {
             data: b"a,b\nc\nd,e",
             piece: 3,
             fail: true,
-        });
+        };
+        let mut r = Records::new(pieces, usize::MAX);
         let (mut out, mut ends) = (Vec::new(), Vec::new());
-        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), Some(1));
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), kept(1));
         assert_eq!(out, b"ab");
-        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), Some(2));
+        assert_eq!(r.next_record(&mut out, &mut ends).unwrap(), kept(2));
         assert_eq!((&out[..], &ends[..]), (&b"abc"[..], &[1, 2, 3][..]));
         assert!(r.next_record(&mut out, &mut ends).is_err());
         assert_eq!((&out[..], &ends[..]), (&b"abc"[..], &[1, 2, 3][..]));

@@ -507,6 +507,19 @@ impl RowBatch {
     }
 }
 
+/// How [`frame_csv`] reads a CSV export.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvFraming {
+    /// The file may start with a `#TYPE` line (a PowerShell export).
+    pub type_line: bool,
+    /// The file ends its lines with CRLF.
+    pub crlf: bool,
+    /// The most rows in one batch.
+    pub batch_rows: usize,
+    /// The record limit, line end included.
+    pub max_record: usize,
+}
+
 /// The most rows, and about the most bytes of cells, in one [`RowBatch`].
 pub const BATCH_ROWS: usize = 4096;
 pub const BATCH_BYTES: usize = 4 << 20;
@@ -518,17 +531,24 @@ pub const BATCH_BYTES: usize = 4 << 20;
 /// The records are split by [`Records`](super::csv_records::Records), as the `csv` crate
 /// splits them, line numbers included; `crlf`: the file ends its lines with CRLF, for which
 /// that count puts every record after the first one line early (the `\n` at the end of a
-/// line is counted with the next record), so one is added.
+/// line is counted with the next record), so one is added. A record longer than
+/// `max_record` bytes (its line end included) becomes a malformed row without being held
+/// (a quote left open can make the rest of the file one record); one that stands where the
+/// header would is such a row, and the header is the record after it.
 pub fn frame_csv(
     reader: impl Read,
-    type_line: bool,
-    crlf: bool,
-    batch_rows: usize,
+    framing: &CsvFraming,
     buffer: &dyn Fn() -> Vec<u8>,
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(RowBatch),
 ) -> io::Result<()> {
-    let mut records = super::csv_records::Records::new(reader);
+    let CsvFraming {
+        type_line,
+        crlf,
+        batch_rows,
+        max_record,
+    } = *framing;
+    let mut records = super::csv_records::Records::new(reader, max_record);
     let (mut out, mut ends) = (Vec::new(), Vec::new());
     let mut header: Option<std::sync::Arc<Vec<String>>> = None;
     let mut skipped_type = !type_line;
@@ -550,8 +570,8 @@ pub fn frame_csv(
     };
     loop {
         let (base, cell) = (out.len(), ends.len());
-        let line = match records.next_record(&mut out, &mut ends) {
-            Ok(Some(line)) => line,
+        let record = match records.next_record(&mut out, &mut ends) {
+            Ok(Some(record)) => record,
             Ok(None) => break,
             Err(e) => {
                 // Rows read before the stream broke off are still records.
@@ -562,30 +582,39 @@ pub fn frame_csv(
                 return Err(e);
             }
         };
-        let line = if crlf && !first { line + 1 } else { line };
+        let line = if crlf && !first {
+            record.line + 1
+        } else {
+            record.line
+        };
         first = false;
-        if header.is_none() {
-            let type_here = !skipped_type
-                && cells(&out, 0, &ends)
-                    .next()
-                    .is_some_and(|c| c.starts_with(b"#TYPE"));
-            skipped_type = true;
-            if !type_here {
-                let names = cells(&out, 0, &ends)
-                    .map(|c| {
-                        String::from_utf8_lossy(c)
-                            .trim_start_matches('\u{feff}')
-                            .trim()
-                            .to_string()
-                    })
-                    .collect();
-                header = Some(std::sync::Arc::new(names));
+        let cells = match record.too_long {
+            Some(len) => Err(crate::parse::Malformed::too_long(len, max_record)),
+            None if header.is_none() => {
+                // The `#TYPE` line or the header.
+                let type_here = !skipped_type
+                    && cells(&out, 0, &ends)
+                        .next()
+                        .is_some_and(|c| c.starts_with(b"#TYPE"));
+                if !type_here {
+                    let names = cells(&out, 0, &ends)
+                        .map(|c| {
+                            String::from_utf8_lossy(c)
+                                .trim_start_matches('\u{feff}')
+                                .trim()
+                                .to_string()
+                        })
+                        .collect();
+                    header = Some(std::sync::Arc::new(names));
+                }
+                skipped_type = true;
+                out.clear();
+                ends.clear();
+                continue;
             }
-            out.clear();
-            ends.clear();
-            continue;
-        }
-        let cells = utf8_cells(&out, base, &ends[cell..]);
+            None => utf8_cells(&out, base, &ends[cell..]),
+        };
+        skipped_type = true;
         if cells.is_err() {
             out.truncate(base);
             ends.truncate(cell);
@@ -735,16 +764,13 @@ mod tests {
                 }
             }
         };
-        frame_csv(
-            &data[..],
-            false,
-            false,
-            4096,
-            &Vec::new,
-            &|| false,
-            &mut emit,
-        )
-        .unwrap();
+        let framing = CsvFraming {
+            type_line: false,
+            crlf: false,
+            batch_rows: 4096,
+            max_record: usize::MAX,
+        };
+        frame_csv(&data[..], &framing, &Vec::new, &|| false, &mut emit).unwrap();
         // Three good rows pass the size (with the bad row between them), then the last bad row.
         assert_eq!(batches, 5);
         assert_eq!(bad, 12);

@@ -77,6 +77,12 @@ impl Malformed {
         }
     }
 
+    /// A record of `len` bytes, longer than the limit of `max`.
+    pub fn too_long(len: usize, max: usize) -> Self {
+        let why = format!("record of {len} bytes is longer than the limit of {max} bytes");
+        Malformed::new(MalformedKind::TooLong, why)
+    }
+
     /// Names the field the problem was found in.
     pub fn context(mut self, field: &str) -> Self {
         self.why = format!("{field}: {}", self.why);

@@ -623,6 +623,64 @@ fn purview_csv_crlf_rows_report_their_own_line() {
     check("the first row of a CRLF CSV", &ing, 0, &[(2, "truncated")]);
 }
 
+/// A Purview CSV with a record longer than the limit (an AuditData cell of 100 KB), and
+/// then a cell whose quote is never closed (an export cut there, and lines without quotes
+/// appended): by the CSV rules the rest of the file is one record. Each is reported as one
+/// too-long record on its line, with its length (line end included), and neither is held in
+/// memory; the rows before and between them are read. From a mapped file and from a zstd
+/// stream alike.
+#[test]
+fn purview_csv_records_past_the_limit_and_a_quote_left_open() {
+    let dir = tempdir();
+    let row = |i: u32, audit: &str| {
+        let audit = audit.replace('"', "\"\"");
+        format!("{i},1/1/2024 12:00:00 AM,50,MailItemsAccessed,u,\"{audit}\"\r\n")
+    };
+    let mut text = "RecordId,CreationDate,RecordType,Operation,UserId,AuditData\r\n".to_string();
+    text += &row(0, &good(0));
+    text += &row(1, &good(1));
+    let padded = good(2).replacen('{', &format!("{{\"Pad\":\"{}\",", "x".repeat(100_000)), 1);
+    let long = row(2, &padded);
+    text += &long;
+    for i in 3..11 {
+        text += &row(i, &good(i));
+    }
+    let open = text.len();
+    text += &row(11, &good(11))[..60];
+    text += &"a,b,c\r\n".repeat(300_000);
+    let lens = [long.len() - 1, text.len() - open];
+    let csv = write(dir.path(), "open-quote.csv", text.as_bytes());
+    let zst = write(
+        dir.path(),
+        "open-quote.csv.zst",
+        &zstd_frame(text.as_bytes()),
+    );
+    for path in [csv, zst] {
+        let o = mailscope::ingest::Options {
+            max_record: 64 << 10,
+            ..opts(2, 4 << 20)
+        };
+        let ing = ingest_with(std::slice::from_ref(&path), &o);
+        let why: Vec<_> = ing
+            .malformed_examples
+            .iter()
+            .map(|m| m.why.clone())
+            .collect();
+        let too_long =
+            |len| format!("record of {len} bytes is longer than the limit of 65536 bytes");
+        assert_eq!(
+            (ing.records.len(), malformed_lines(&ing), why),
+            (
+                10,
+                vec![(4, "too-long".to_string()), (13, "too-long".to_string())],
+                lens.map(too_long).to_vec()
+            ),
+            "{}",
+            path.display()
+        );
+    }
+}
+
 // The binary: --strict stops at the first malformed record; without it the run goes on.
 
 fn damaged_file(dir: &Path) -> PathBuf {

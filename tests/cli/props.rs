@@ -4,7 +4,7 @@
 
 use crate::util::*;
 use mailscope::ingest::{Ingested, Options};
-use mailscope::input::frame::{JsonFramer, frame_csv};
+use mailscope::input::frame::JsonFramer;
 use mailscope::input::sniff::sniff_container;
 use mailscope::parse::{JsonParser, normalize_top};
 use proptest::prelude::*;
@@ -289,16 +289,15 @@ proptest! {
         framer.feed(&data[at..], &mut |b| values += b.values.len());
         framer.finish(&mut |b| values += b.values.len());
 
-        // frame_csv.
-        let mut rows = 0;
-        let _ = frame_csv(&data[..], type_line, !type_line, 7, &Vec::new, &|| false, &mut |b| rows += b.rows.len());
+        // frame_csv, against the csv crate.
+        mailscope::check::csv_rows_are_total(&data, type_line, !type_line, 7);
 
         // The parser and the normalizer.
         let _ = sniff_container(&data);
         let mut parser = JsonParser::new();
         let mut out = Vec::new();
         let _ = parser.parse(&data, |root, child| normalize_top(root, child, &mut out));
-        let _ = (values, rows);
+        let _ = values;
     }
 
     #[test]
