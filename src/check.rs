@@ -12,7 +12,7 @@ use crate::ingest::{Ingested, Kept, Options, ingest_as};
 use crate::input::InputPath;
 use crate::input::frame::{
     Block, BlockReader, CsvFraming, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv,
-    split_lines,
+    split_lines, trim_record,
 };
 use crate::parse::{
     Field, JsonParser, Malformed, MalformedKind, MessageIds, Obj, Outcome, is_page,
@@ -35,7 +35,7 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
     assert_eq!(pos, data.len(), "pieces must cover the input");
     for recycle in [false, true] {
         let mut reader = BlockReader::new(data, target, max_record);
-        let mut total = 0;
+        let (mut total, mut dropped) = (0, 0);
         let mut blocks = 0;
         let mut buf = vec![b'#'; 2 * target + 3];
         while let Some(b) = reader.next_block(match recycle {
@@ -44,11 +44,19 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
         }) {
             blocks += 1;
             assert!(blocks <= data.len() + 1, "BlockReader does not end");
-            let at = total;
-            total += match &b {
-                Block::Lines(v) => v.len(),
-                Block::LongLine(n) => *n,
-            };
+            // White space it left out at the start of a long line, then the block.
+            let at = total + reader.dropped() - dropped;
+            let left_out = &data[total..at];
+            assert!(
+                trim_record(left_out).is_empty(),
+                "bytes other than white space left out"
+            );
+            dropped = reader.dropped();
+            total = at
+                + match &b {
+                    Block::Lines(v) => v.len(),
+                    Block::LongLine(n) => *n - left_out.len(),
+                };
             assert!(total <= data.len(), "blocks longer than the input");
             buf = match b {
                 Block::Lines(v) => {

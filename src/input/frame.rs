@@ -105,6 +105,8 @@ pub struct BlockReader<R> {
     carry: Vec<u8>,
     eof: bool,
     error: Option<io::Error>,
+    /// White space left out of the blocks so far (see [`BlockReader::next_block`]).
+    dropped: usize,
 }
 
 impl<R: Read> BlockReader<R> {
@@ -116,7 +118,14 @@ impl<R: Read> BlockReader<R> {
             carry: Vec::new(),
             eof: false,
             error: None,
+            dropped: 0,
         }
+    }
+
+    /// How many bytes of white space the blocks so far left out: that before the record on
+    /// lines longer than the limit (a line of nothing but white space is not held whole).
+    pub fn dropped(&self) -> usize {
+        self.dropped
     }
 
     /// The read error that ended the stream, if one did.
@@ -175,6 +184,8 @@ impl<R: Read> BlockReader<R> {
         // once more below, so what is returned does not change.
         let mut scanned = buf.len();
         let mut measure_at = self.max_record;
+        // White space dropped from the line's start (see below).
+        let mut dropped = 0;
         loop {
             if let Some(i) = memchr::memchr(b'\n', &buf[scanned..]) {
                 let nl = scanned + i;
@@ -190,9 +201,10 @@ impl<R: Read> BlockReader<R> {
             if measure {
                 measure_at = buf.len().saturating_mul(2);
             }
-            if measure && trim_record(&buf).len() > self.max_record {
+            let record = if measure { trim_record(&buf) } else { 0..0 };
+            if record.len() > self.max_record {
                 // Skip the rest of the line without keeping it.
-                let mut skipped = buf.len();
+                let mut skipped = dropped + buf.len();
                 loop {
                     let n = self.read_into(&mut buf, 0, self.block);
                     if let Some(i) = memchr::memchr(b'\n', &buf) {
@@ -207,11 +219,22 @@ impl<R: Read> BlockReader<R> {
                 }
                 return Some(Block::LongLine(skipped));
             }
+            if record.start > 0 {
+                // The white space before the record is not kept (nor is a line of white
+                // space held whole): the record, a blank line, and the line's length (kept
+                // in `dropped`) are what they were.
+                buf.drain(..record.start);
+                dropped += record.start;
+                self.dropped += record.start;
+                scanned -= record.start;
+                // Measured again after as much again: each byte is trimmed about once.
+                measure_at = self.max_record.max(2 * buf.len());
+            }
             let len = buf.len();
             self.read_into(&mut buf, len, self.block);
         }
         if trim_record(&buf).len() > self.max_record {
-            return Some(Block::LongLine(buf.len()));
+            return Some(Block::LongLine(dropped + buf.len()));
         }
         Some(Block::Lines(buf))
     }
@@ -705,6 +728,48 @@ mod tests {
             });
         }
         assert_eq!(got, vec!["{\"a\":1}\n", "LONG73", "{\"b\":2}"]);
+    }
+
+    /// A line of white space far longer than the limit, read from a stream, is not held
+    /// whole: the blocks stay about the limit's size; the records around it, one after white
+    /// space on a long line, and a too-long one after white space (measured whole) are what
+    /// they were.
+    #[test]
+    fn a_long_line_of_white_space_is_not_held() {
+        let mut data = b"{\"a\":1}\n".to_vec();
+        data.extend(std::iter::repeat_n(b' ', 16 << 20));
+        data.push(b'\n');
+        data.extend(std::iter::repeat_n(b'\t', 4 << 20));
+        data.extend_from_slice(b"{\"b\":2}\n");
+        let long = data.len();
+        data.extend(std::iter::repeat_n(b' ', 3 << 20));
+        data.extend_from_slice(b"{\"c\":\"");
+        data.extend(std::iter::repeat_n(b'x', 2 << 20));
+        data.extend_from_slice(b"\"}\n");
+        let long = data.len() - long;
+        data.extend_from_slice(b"{\"d\":4}");
+        let mut r = BlockReader::new(&data[..], 64 << 10, 1 << 20);
+        let (mut got, mut most) = (Vec::new(), 0);
+        while let Some(b) = r.next_block(Vec::new()) {
+            match b {
+                Block::Lines(v) => {
+                    most = most.max(v.capacity());
+                    let lines = v.split(|&b| b == b'\n');
+                    let records = lines.map(|l| &l[trim_record(l)]).filter(|l| !l.is_empty());
+                    got.extend(records.map(|l| String::from_utf8_lossy(l).into_owned()));
+                }
+                Block::LongLine(n) => got.push(format!("LONG{n}")),
+            }
+        }
+        assert!(most <= 4 << 20, "a block of {most} bytes");
+        let want = [
+            "{\"a\":1}",
+            "{\"b\":2}",
+            &format!("LONG{long}"),
+            "{\"d\":4}",
+        ];
+        assert_eq!(got, want);
+        crate::check::framing_covers_every_byte(&data, 64 << 10, 1 << 20);
     }
 
     #[test]
