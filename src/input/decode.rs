@@ -82,6 +82,9 @@ impl Encoding {
     }
 }
 
+/// The largest zstd window read: 2 GiB, the most `zstd --long` writes on 64-bit systems.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 31;
+
 /// Wraps a reader in the decoder its magic bytes call for.
 pub fn decompress(
     compression: Compression,
@@ -89,8 +92,15 @@ pub fn decompress(
 ) -> io::Result<Box<dyn Read + Send>> {
     Ok(match compression {
         Compression::None => inner,
-        // zstd's streaming decoder reads every frame of a multi-frame file.
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(inner)?),
+        // zstd's streaming decoder reads every frame of a multi-frame file. Frames written
+        // with long-distance matching (`zstd --long`, usual for multi-gigabyte exports) ask
+        // for windows up to 2 GiB, which the decoder refuses past 128 MiB unless allowed: the
+        // memory is the window the file declares, whatever its length.
+        Compression::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::new(inner)?;
+            decoder.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Box::new(decoder)
+        }
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(inner)),
     })
 }
@@ -292,6 +302,27 @@ impl<R: Read> Read for HashingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream written as `zstd --long=31` writes it (a window past the 128 MiB the
+    /// decoder takes unless told; here 1 GiB, the content size not given) is read whole.
+    #[test]
+    fn zstd_with_a_long_window_is_read() {
+        let text = b"{\"Id\":\"1\"}\n".repeat(1000);
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.window_log(30).unwrap();
+        encoder.long_distance_matching(true).unwrap();
+        encoder.include_contentsize(false).unwrap();
+        std::io::Write::write_all(&mut encoder, &text).unwrap();
+        let frame = encoder.finish().unwrap();
+        let read = |r: &mut dyn Read| {
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).map(|_| out)
+        };
+        let mut plain = zstd::stream::read::Decoder::new(&frame[..]).unwrap();
+        assert!(read(&mut plain).is_err(), "the default decoder refuses it");
+        let mut ours = decompress(Compression::Zstd, Box::new(io::Cursor::new(frame))).unwrap();
+        assert_eq!(read(&mut ours).unwrap(), text);
+    }
 
     #[test]
     fn utf16_round_trip() {
