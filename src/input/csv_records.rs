@@ -25,11 +25,11 @@ enum Scan {
 /// end) into `out` (the cells' bytes one after another) and `ends` (where each cell ends in
 /// `out`). `eof`: nothing follows `input`.
 ///
-/// The states are the `csv` crate's (csv-core's): line ends before a record are skipped
-/// (by [`Records::next_record`], before this); a
-/// cell that starts with a quote runs to the next lone quote (`""` is one quote), anything
-/// after that quote and before the next comma or line end is kept as it is (`"a"b` is `ab`);
-/// any other cell runs to the next comma or line end, quotes included. A record that ends
+/// The states are the `csv` crate's (csv-core's): line ends before a record are skipped (by
+/// [`Records::next_record`], before this); a cell that starts with a quote runs to the next
+/// lone quote (`""` is one quote), anything after that quote and before the next comma or
+/// line end is kept as it is (`"a"b` is `ab`); any other cell runs to the next comma or line
+/// end, quotes included. A record that ends
 /// with `\r` ends there: a `\n` after it is skipped before the next record, as the crate
 /// does (which is why it reports the next record's line one early in a CRLF file).
 fn scan(input: &[u8], eof: bool, out: &mut Vec<u8>, ends: &mut Vec<usize>) -> Scan {
