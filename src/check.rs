@@ -36,6 +36,17 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
     for recycle in [false, true] {
         let mut reader = BlockReader::new(data, target, max_record);
         let (mut total, mut dropped) = (0, 0);
+        // The bytes left out since the last look, after the `total` delivered: white space.
+        let left_out = |reader: &BlockReader<&[u8]>, total: &mut usize, dropped: &mut usize| {
+            let n = reader.dropped() - *dropped;
+            let bytes = &data[*total..*total + n];
+            assert!(
+                trim_record(bytes).is_empty(),
+                "bytes other than white space left out"
+            );
+            (*total, *dropped) = (*total + n, reader.dropped());
+            n
+        };
         let mut blocks = 0;
         let mut buf = vec![b'#'; 2 * target + 3];
         while let Some(b) = reader.next_block(match recycle {
@@ -45,18 +56,12 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
             blocks += 1;
             assert!(blocks <= data.len() + 1, "BlockReader does not end");
             // White space it left out at the start of a long line, then the block.
-            let at = total + reader.dropped() - dropped;
-            let left_out = &data[total..at];
-            assert!(
-                trim_record(left_out).is_empty(),
-                "bytes other than white space left out"
-            );
-            dropped = reader.dropped();
-            total = at
-                + match &b {
-                    Block::Lines(v) => v.len(),
-                    Block::LongLine(n) => *n - left_out.len(),
-                };
+            let left_out = left_out(&reader, &mut total, &mut dropped);
+            let at = total;
+            total += match &b {
+                Block::Lines(v) => v.len(),
+                Block::LongLine(n) => *n - left_out,
+            };
             assert!(total <= data.len(), "blocks longer than the input");
             buf = match b {
                 Block::Lines(v) => {
@@ -70,6 +75,8 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
                 Block::LongLine(_) => vec![b'#'; target],
             };
         }
+        // A line of white space may run to the end of the input.
+        left_out(&reader, &mut total, &mut dropped);
         assert_eq!(total, data.len(), "blocks must add up to the input");
     }
 }

@@ -236,6 +236,10 @@ impl<R: Read> BlockReader<R> {
         if trim_record(&buf).len() > self.max_record {
             return Some(Block::LongLine(dropped + buf.len()));
         }
+        if buf.is_empty() {
+            // A line of white space ran to the end of the input, all of it left out.
+            return None;
+        }
         Some(Block::Lines(buf))
     }
 }
@@ -770,6 +774,32 @@ mod tests {
         ];
         assert_eq!(got, want);
         crate::check::framing_covers_every_byte(&data, 64 << 10, 1 << 20);
+    }
+
+    /// A line of white space longer than the limit that runs to the end of the input ends
+    /// the blocks: no empty block after the record before it (found by the framing fuzzer).
+    #[test]
+    fn white_space_to_the_end_gives_no_empty_block() {
+        // Whichever read the white space ends in: at a whole block's worth (71) the last
+        // read brings nothing after the white space before it was left out.
+        for spaces in 0..400 {
+            let mut data = b"{\"a\":1}\n".to_vec();
+            data.extend(std::iter::repeat_n(b' ', spaces));
+            let mut r = BlockReader::new(&data[..], 71, 1);
+            let mut got = Vec::new();
+            while let Some(b) = r.next_block(Vec::new()) {
+                match b {
+                    Block::Lines(v) => got.push(v),
+                    Block::LongLine(n) => panic!("{spaces} spaces: a long line of {n}"),
+                }
+            }
+            assert!(
+                got.iter().all(|b| !b.is_empty()),
+                "{spaces} spaces: an empty block"
+            );
+            let delivered: usize = got.iter().map(|b| b.len()).sum();
+            assert_eq!(r.dropped() + delivered, data.len(), "{spaces} spaces");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn every_fuzz_fixture_keeps_the_fuzz_properties() {
                 panic!("{name}: {what} does not hold");
             }
         };
-        for (target, max) in [(1, 1), (7, 64), (4096, 1 << 20)] {
+        for (target, max) in [(1, 1), (7, 64), (71, 1), (4096, 1 << 20)] {
             run("framing", &|| {
                 check::framing_covers_every_byte(&data, target, max)
             });
