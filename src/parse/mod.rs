@@ -657,7 +657,7 @@ fn lossy(what: &str, sample: &str) -> Malformed {
 /// nearly every raw value is distinct, and looking each up in the shared store (a lock, a
 /// table insert, and an entry evicted from the per-thread cache) cost more than the rest of
 /// the record's strings. Such a raw value is an unshared `Sym`, equal and ordered like any.
-/// The cache is keyed by the address without its port (see [`ipv4_before_port`]), so that an
+/// The cache is keyed by the address without its port (see [`address_before_port`]), so that an
 /// address seen with many ports is normalized once, not once per port.
 fn ip_syms(raw: &str) -> (Sym, Sym) {
     const SLOTS: usize = 4096;
@@ -668,7 +668,7 @@ fn ip_syms(raw: &str) -> (Sym, Sym) {
     if raw.is_empty() {
         return (Sym::EMPTY, Sym::EMPTY);
     }
-    let key = ipv4_before_port(raw).unwrap_or(raw);
+    let key = address_before_port(raw).unwrap_or(raw);
     let slot = (Sym::hash_of(key) as usize >> 7) % SLOTS;
     let (norm, key_sym) = SEEN.with_borrow_mut(|seen| {
         let (k, n) = seen[slot];
@@ -693,9 +693,17 @@ fn ip_syms(raw: &str) -> (Sym, Sym) {
 }
 
 /// The address of `ADDRESS:PORT` when the address is only digits and dots and the port only
-/// digits: what [`normalize_ip_cow`] makes of such a text is the address, and the address is
-/// its own normal form too, so both can share one cache entry.
-fn ipv4_before_port(raw: &str) -> Option<&str> {
+/// digits, or of `[ADDRESS]` followed by anything when the address is only hex digits, dots
+/// and two or more colons (an IPv6 shape): what [`normalize_ip_cow`] makes of such a text is
+/// what it makes of the address alone, so both can share one cache entry.
+fn address_before_port(raw: &str) -> Option<&str> {
+    if let Some(rest) = raw.strip_prefix('[') {
+        let (host, _) = rest.split_once(']')?;
+        let v6_shape = host
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        return (v6_shape && host.bytes().filter(|&b| b == b':').count() >= 2).then_some(host);
+    }
     let (host, port) = raw.split_once(':')?;
     let digits_dots = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let digits = port.bytes().all(|b| b.is_ascii_digit());
@@ -1096,6 +1104,30 @@ mod tests {
                 assert_eq!(r, Sym::new(raw));
             }
         }
+        // IPv6, in brackets with and without a port, and bare: canonical, not canonical
+        // (uppercase, leading zeros, an uncompressed run), mapped, and not an address.
+        for host in [
+            "2a02:d09::1",
+            "2A02:0d09:0:0:0:0:0:1",
+            "::ffff:10.0.0.1",
+            "1:2",
+            "g::1",
+        ] {
+            let raws = [
+                format!("[{host}]:443"),
+                host.to_string(),
+                format!("[{host}]"),
+                format!("[{host}]:80"),
+                format!("[{host}]x"),
+                format!("[{host}]:443"),
+            ];
+            for raw in raws.iter().chain(raws.iter().rev()) {
+                let (n, r) = ip_syms(raw);
+                assert_eq!(n.as_str(), &*normalize_ip_cow(raw), "{raw}");
+                assert_eq!(n, Sym::new(&normalize_ip_cow(raw)), "{raw}");
+                assert_eq!(r.as_str(), raw.as_str());
+            }
+        }
     }
 
     /// The known key a search of [`KEYS`] in order finds (how `scan` matched keys before the
@@ -1198,7 +1230,7 @@ mod tests {
         /// IP's form (port, brackets, mapped IPv6, not an IP at all).
         #[test]
         fn ip_syms_are_normalized_and_raw(
-            raw in "((\\[?(::ffff:)?[0-9]{1,3}(\\.[0-9]{1,3}){3}\\]?|[0-9a-fA-F:]{2,12})(:[0-9]{1,5})?|\\PC{0,12})"
+            raw in "((\\[?(::ffff:)?[0-9]{1,3}(\\.[0-9]{1,3}){3}\\]?|[0-9a-fA-F:]{2,12})(:[0-9]{1,5})?|\\[[0-9a-fA-F:. ]{0,16}\\](:[0-9]{0,5}|x)?|\\PC{0,12})"
         ) {
             let raw = raw.trim_ws();
             for _ in 0..2 {
