@@ -154,8 +154,9 @@ impl Cur<'_> {
 
 /// The one shape nearly every record's time has, `YYYY-MM-DDTHH:MM:SS` with `Z` or nothing
 /// after it (AuditData's `CreationTime`; Graph's times without a fraction), read at its fixed
-/// places: a fifth of the instructions of the general reading below, which is what it gives
-/// for such a text (`fast_time_reading_is_the_general_one`). Anything else is left to it.
+/// places: `parse_any_time` then ran about 270 instructions per time instead of 470
+/// (callgrind), and gives what the general reading below gives for such a text
+/// (`fast_time_reading_is_the_general_one`). Anything else is left to the general reading.
 fn iso_seconds(b: &[u8]) -> Option<Nanos> {
     let b = match b {
         [head @ .., b'Z' | b'z'] => head,
