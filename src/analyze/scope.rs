@@ -14,7 +14,7 @@
 use super::access::{Accesses, join_set};
 use super::filter::Indicator;
 use super::messages::{MessageRow, messages};
-use super::throttle::{UNAUDITED, Window, windows};
+use super::throttle::{Window, windows};
 use crate::model::{AccessType, Nanos, Record, RecordId};
 use crate::parse::fields::format_time;
 use ahash::AHashSet;
@@ -156,7 +156,7 @@ where
 
     // 1. Records that an indicator matches.
     let mut matched_by: BTreeMap<&RecordId, &str> = BTreeMap::new();
-    let mut pivots: BTreeMap<&str, SessionPivot> = BTreeMap::new();
+    let mut pivots: BTreeMap<String, SessionPivot> = BTreeMap::new();
     let mut attacker_ids: AHashSet<&RecordId> = AHashSet::new();
     for r in &candidates {
         let Some(label) = first_match(&opts.indicators, r) else {
@@ -166,23 +166,29 @@ where
         attacker_ids.insert(&r.id);
         let m = r.mail.as_deref().expect("candidates are MailItemsAccessed");
         if opts.expand_sessions && !m.session_id.is_empty() {
-            let p = pivots.entry(&m.session_id).or_insert_with(|| SessionPivot {
-                session_id: m.session_id.to_string(),
-                matched_by: label.to_string(),
-                via_record: r.id.to_string(),
-                records_matched: 0,
-                records_added: 0,
-                mailboxes: Vec::new(),
-                client_ips: Vec::new(),
-            });
+            // Session ids are told apart without regard to case, as the filters match them.
+            let p = pivots
+                .entry(m.session_id.to_ascii_lowercase())
+                .or_insert_with(|| SessionPivot {
+                    session_id: m.session_id.to_string(),
+                    matched_by: label.to_string(),
+                    via_record: r.id.to_string(),
+                    records_matched: 0,
+                    records_added: 0,
+                    mailboxes: Vec::new(),
+                    client_ips: Vec::new(),
+                });
             p.records_matched += 1;
         }
     }
     // 2. Session expansion: every record of a matched session.
-    if opts.expand_sessions {
+    if opts.expand_sessions && !pivots.is_empty() {
         for r in &candidates {
             let m = r.mail.as_deref().expect("candidates are MailItemsAccessed");
-            if let Some(p) = pivots.get_mut(m.session_id.as_str()) {
+            if m.session_id.is_empty() {
+                continue;
+            }
+            if let Some(p) = pivots.get_mut(&m.session_id.to_ascii_lowercase()) {
                 if attacker_ids.insert(&r.id) {
                     p.records_added += 1;
                 }
@@ -212,19 +218,21 @@ where
         e.0 = e.0.min(r.time);
         e.1 = e.1.max(r.time);
     }
-    for p in periods.values_mut() {
-        p.0 = opts.from.unwrap_or(p.0);
-        p.1 = opts.to.unwrap_or(p.1);
-    }
+    // The period is the attacker's records' own: `--from` and `--to` only limit which records
+    // are looked at, so a bound that leaves out no record changes nothing.
 
-    // 4. Throttling: windows that overlap the attacker's period, whoever was throttled.
+    // 4. Throttling: the merged windows of the attacker's mailboxes (every throttled record,
+    // whoever was throttled, and whatever the time bounds, so that a window is reported whole)
+    // that overlap the attacker's period there.
     let throttled = records.iter().filter(|r| {
-        r.mail.as_deref().is_some_and(|m| m.throttled)
-            && periods
-                .get(r.mailbox.as_str())
-                .is_some_and(|&(s, e)| r.time + UNAUDITED >= s && r.time <= e)
+        r.mail.as_deref().is_some_and(|m| m.throttled) && periods.contains_key(r.mailbox.as_str())
     });
-    let wins = windows(throttled);
+    let mut wins = windows(throttled);
+    wins.retain(|w| {
+        periods
+            .get(w.mailbox.as_str())
+            .is_some_and(|&(s, e)| w.end >= s && w.start <= e)
+    });
 
     // 5. Syncs in the attacker's context.
     let mut folders: Vec<FolderExposure> = attacker

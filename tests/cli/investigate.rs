@@ -686,3 +686,54 @@ fn contexts_by_mailbox_agrees_with_messages() {
     assert!(got.len() >= 3, "{got:?}");
     assert_eq!(got, want);
 }
+
+#[test]
+fn throttled_time_bounds_keep_the_windows_that_cover_them() {
+    // Three throttled records chain into one window, 1 May 00:00 to 3 May 20:00.
+    let dir = tempdir();
+    let lines = [
+        bind_line("2024-05-01T00:00:00", 1, "10.0.0.1", "own", true, "<o1@x>"),
+        bind_line("2024-05-01T20:00:00", 2, "10.0.0.1", "own", true, "<o2@x>"),
+        bind_line("2024-05-02T20:00:00", 3, "10.0.0.1", "own", true, "<o3@x>"),
+    ];
+    let ev = write(dir.path(), "ev.jsonl", lines.concat().as_bytes());
+    let ev = ev.to_str().unwrap();
+    let windows = |bounds: &[&str]| {
+        let mut args = vec!["throttled", ev, "--format", "csv"];
+        args.extend_from_slice(bounds);
+        csv_rows(&stdout_of(&args))
+            .iter()
+            .map(|w| format!("{} {} {}", w["start"], w["end"], w["throttled_records"]))
+            .collect::<Vec<_>>()
+    };
+    let whole = ["2024-05-01T00:00:00Z 2024-05-03T20:00:00Z 3"];
+    assert_eq!(windows(&[]), whole);
+    // Asked about 3 May, after the last throttled record: binds were still not audited.
+    assert_eq!(windows(&["--from", "2024-05-03"]), whole);
+    assert_eq!(
+        windows(&[
+            "--from",
+            "2024-05-03T10:00:00Z",
+            "--to",
+            "2024-05-03T10:00:00Z"
+        ]),
+        whole
+    );
+    assert_eq!(windows(&["--to", "2024-04-30"]), Vec::<String>::new());
+    assert_eq!(
+        windows(&["--from", "2024-05-03T20:00:01Z"]),
+        Vec::<String>::new()
+    );
+    // The records whose own 24 hours cover 3 May 10:00: the second and the third.
+    let mut args = vec!["throttled", ev, "--records", "--format", "csv"];
+    args.extend(["--from", "2024-05-03T10:00:00Z"]);
+    let ids: Vec<String> = csv_rows(&stdout_of(&args))
+        .iter()
+        .map(|r| r["record_id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        ["00000000-0000-0000-0000-000000000003"],
+        "only the third record's 24 hours reach 3 May 10:00"
+    );
+}

@@ -418,3 +418,136 @@ fn report_html_shows_injected_markup_as_text_and_runs_nothing() {
         "not a screenshot"
     );
 }
+
+fn scope_of(lines: &[String], extra: &[&str]) -> (tempfile::TempDir, Value) {
+    let dir = tempdir();
+    let ev = write(dir.path(), "evidence.jsonl", lines.concat().as_bytes());
+    let out = dir.path().join("report");
+    let mut args = vec![
+        "scope",
+        ev.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--no-timestamp",
+    ];
+    args.extend_from_slice(extra);
+    let run = mailscope(&args, b"");
+    assert_eq!(run.code, 0, "{run}");
+    let summary: Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
+    (dir, summary)
+}
+
+fn mailbox_level(summary: &Value) -> (String, String, String) {
+    let m = &summary["mailboxes"][0];
+    let p = &m["attacker_period"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (text(&m["level"]), text(&p["start"]), text(&p["end"]))
+}
+
+#[test]
+fn time_bounds_that_leave_out_no_record_change_nothing() {
+    // The owner's throttled record on 2 May opens a window that ends before the attacker's only
+    // record on 5 May: the attacker read one message, not the whole mailbox.
+    let lines = [
+        bind_line("2024-05-02T00:00:00", 1, "10.0.0.1", "own", true, "<o@x>"),
+        bind_line(
+            "2024-05-05T12:00:00",
+            2,
+            "203.0.113.66",
+            "att",
+            false,
+            "<a@x>",
+        ),
+    ];
+    let ip = ["--ip", "203.0.113.66"];
+    let (_d, plain) = scope_of(&lines, &ip);
+    let (level, start, end) = mailbox_level(&plain);
+    assert_eq!(level, "messages", "{plain:#}");
+    assert_eq!(
+        (start.as_str(), end.as_str()),
+        ("2024-05-05T12:00:00Z", "2024-05-05T12:00:00Z")
+    );
+    for bounds in [
+        &["--from", "2024-05-01"][..],
+        &["--to", "2024-05-30"],
+        &["--from", "2024-05-01", "--to", "2024-05-30"],
+    ] {
+        let args: Vec<&str> = ip.iter().chain(bounds).copied().collect();
+        let (_d, bounded) = scope_of(&lines, &args);
+        assert_eq!(
+            mailbox_level(&bounded),
+            mailbox_level(&plain),
+            "{bounds:?}: {bounded:#}"
+        );
+        assert_eq!(bounded["mailboxes"], plain["mailboxes"], "{bounds:?}");
+    }
+}
+
+#[test]
+fn an_unaudited_window_is_reported_whole_with_every_record_that_opened_it() {
+    // Three throttled records chain into one window from 1 May 00:00 to 3 May 20:00; the
+    // attacker reads on 3 May, inside the part the last record opened.
+    let lines = [
+        bind_line("2024-05-01T00:00:00", 1, "10.0.0.1", "own", true, "<o1@x>"),
+        bind_line("2024-05-01T20:00:00", 2, "10.0.0.1", "own", true, "<o2@x>"),
+        bind_line("2024-05-02T20:00:00", 3, "10.0.0.1", "own", true, "<o3@x>"),
+        bind_line(
+            "2024-05-03T10:00:00",
+            4,
+            "203.0.113.66",
+            "att",
+            false,
+            "<a@x>",
+        ),
+    ];
+    let (dir, summary) = scope_of(&lines, &["--ip", "203.0.113.66"]);
+    assert_eq!(mailbox_level(&summary).0, "mailbox");
+    let windows = csv_rows(&read(&dir.path().join("report"), "unaudited.csv"));
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    let w = &windows[0];
+    assert_eq!(w["start"], "2024-05-01T00:00:00Z", "{w:?}");
+    assert_eq!(w["end"], "2024-05-03T20:00:00Z", "{w:?}");
+    assert_eq!(w["throttled_record_ids"].split(';').count(), 3, "{w:?}");
+}
+
+#[test]
+fn session_expansion_tells_session_ids_apart_without_regard_to_case() {
+    // The filters match session ids without regard to case; the pivot must add the same records.
+    let lines = [
+        bind_line(
+            "2024-05-01T10:00:00",
+            1,
+            "203.0.113.66",
+            "ABCDEF01-0000-0000-0000-000000000001",
+            false,
+            "<a@x>",
+        ),
+        bind_line(
+            "2024-05-01T10:30:00",
+            2,
+            "192.0.2.77",
+            "abcdef01-0000-0000-0000-000000000001",
+            false,
+            "<b@x>",
+        ),
+        bind_line(
+            "2024-05-01T11:00:00",
+            3,
+            "192.0.2.77",
+            "abcdef01-0000-0000-0000-000000000002",
+            false,
+            "<c@x>",
+        ),
+    ];
+    let (dir, summary) = scope_of(&lines, &["--ip", "203.0.113.66"]);
+    let got: BTreeSet<String> = csv_rows(&read(&dir.path().join("report"), "messages.csv"))
+        .iter()
+        .map(|m| m["internet_message_id"].clone())
+        .collect();
+    assert_eq!(
+        got,
+        BTreeSet::from(["<a@x>".to_string(), "<b@x>".to_string()]),
+        "{summary:#}"
+    );
+}

@@ -294,3 +294,28 @@ pub fn csv_column_counts(path: &Path, column: &str) -> std::collections::BTreeMa
     }
     out
 }
+
+/// One bind record of `ceo@contoso.example` listing one message, in the SOF-ELK shape.
+pub fn bind_line(
+    time: &str,
+    id: u32,
+    ip: &str,
+    session: &str,
+    throttled: bool,
+    message: &str,
+) -> String {
+    let mut v = bind_auditdata();
+    v["CreationTime"] = serde_json::json!(time);
+    v["Id"] = serde_json::json!(format!("00000000-0000-0000-0000-{id:012}"));
+    v["UserId"] = serde_json::json!("ceo@contoso.example");
+    v["MailboxOwnerUPN"] = serde_json::json!("ceo@contoso.example");
+    v["ClientIPAddress"] = serde_json::json!(ip);
+    v["SessionId"] = serde_json::json!(session);
+    v["OperationProperties"] = serde_json::json!([
+        {"Name": "MailAccessType", "Value": "Bind"},
+        {"Name": "IsThrottled", "Value": if throttled { "True" } else { "False" }}
+    ]);
+    v["Folders"] =
+        serde_json::json!([{"Path": "\\Inbox", "FolderItems": [{"InternetMessageId": message}]}]);
+    compact(&v) + "\n"
+}
