@@ -100,6 +100,14 @@ impl Indicator {
         if let Some(ip) = IpNet::parse(line) {
             return Ok(Indicator::Ip(ip));
         }
+        if looks_like_an_address(line) {
+            // `203.0.113.066`, `10.0.0.0/33`: a mistyped address must not quietly become a
+            // client string that matches nothing.
+            return Err(format!(
+                "'{line}' looks like an IP address or CIDR but is not one (write client:{line} \
+                 for a client string)"
+            ));
+        }
         if is_guid(line) {
             return Ok(Indicator::Guid(line.to_ascii_lowercase()));
         }
@@ -131,6 +139,15 @@ impl Indicator {
     }
 }
 
+/// Made only of what addresses and CIDR blocks are written with (hex digits, `.`, `:`, `/`,
+/// brackets), with a digit and a `.` or `:`.
+fn looks_like_an_address(s: &str) -> bool {
+    s.bytes()
+        .all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b'/' | b'[' | b']'))
+        && s.bytes().any(|c| c.is_ascii_digit())
+        && s.bytes().any(|c| matches!(c, b'.' | b':'))
+}
+
 fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
@@ -144,7 +161,7 @@ fn is_guid(s: &str) -> bool {
 }
 
 /// Parses an IOC file: one indicator a line; blank lines and `#` comments are skipped, and so
-/// is anything after ` #` on a line.
+/// is anything after a `#` that follows white space (a space or a tab) on a line.
 pub fn parse_ioc_file(text: &str) -> Result<Vec<Indicator>, String> {
     Ok(parse_ioc_entries(text)?
         .into_iter()
@@ -156,7 +173,7 @@ pub fn parse_ioc_file(text: &str) -> Result<Vec<Indicator>, String> {
 pub fn parse_ioc_entries(text: &str) -> Result<Vec<(usize, String, Indicator)>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.split(" #").next().unwrap_or_default().trim();
+        let line = without_comment(line).trim();
         let line = line.trim_start_matches('\u{feff}').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -167,13 +184,23 @@ pub fn parse_ioc_entries(text: &str) -> Result<Vec<(usize, String, Indicator)>, 
     Ok(out)
 }
 
+/// `line` up to its first `#` that follows white space.
+fn without_comment(line: &str) -> &str {
+    let b = line.as_bytes();
+    match (1..b.len()).find(|&i| b[i] == b'#' && b[i - 1].is_ascii_whitespace()) {
+        Some(i) => &line[..i],
+        None => line,
+    }
+}
+
 /// Parses `--from`/`--to`: RFC 3339 (a time without zone is UTC) or a date. A date given as
 /// `--to` means the end of that day.
 pub fn parse_bound(s: &str, end_of_day: bool) -> Result<Nanos, String> {
     let t = parse_iso_time(s).ok_or_else(|| {
         format!("'{s}' is not a date or RFC 3339 time (e.g. 2024-05-01 or 2024-05-01T13:00:00Z)")
     })?;
-    let date_only = s.trim().len() == 10;
+    // A date without a time of day, however written (`2024-05-01`, `2024-5-1`).
+    let date_only = !s.trim().contains(['T', 't', ' ', ':']);
     Ok(if date_only && end_of_day {
         t + 86_400_000_000_000 - 1
     } else {
@@ -316,10 +343,51 @@ mod tests {
     }
 
     #[test]
+    fn ioc_comments_follow_any_white_space_and_mistyped_addresses_are_refused() {
+        let ip = Indicator::Ip(IpNet::parse("203.0.113.66").unwrap());
+        for line in [
+            "203.0.113.66\t# VPN",
+            "203.0.113.66 # VPN",
+            "203.0.113.66\t#",
+            "203.0.113.66",
+        ] {
+            assert_eq!(parse_ioc_file(line), Ok(vec![ip.clone()]), "{line:?}");
+        }
+        // A `#` inside a value is part of it.
+        assert_eq!(
+            parse_ioc_file("client:Client=a#b"),
+            Ok(vec![Indicator::Client("client=a#b".into())])
+        );
+        for typo in [
+            "203.0.113.066",
+            "203.0.113.0/33",
+            "203.0.113",
+            "2001:db8::/129",
+            "2001:db8:::1",
+        ] {
+            let err = parse_ioc_file(typo).unwrap_err();
+            assert!(err.contains("looks like an IP address"), "{typo}: {err}");
+        }
+        // Client strings and words made of hex digits stay client strings.
+        assert_eq!(
+            parse_ioc_file("Client=REST;;\ncafe\n"),
+            Ok(vec![
+                Indicator::Client("client=rest;;".into()),
+                Indicator::Client("cafe".into())
+            ])
+        );
+    }
+
+    #[test]
     fn bounds() {
         let from = parse_bound("2024-05-01", false).unwrap();
         let to = parse_bound("2024-05-01", true).unwrap();
         assert_eq!(to - from, 86_400_000_000_000 - 1);
         assert!(parse_bound("yesterday", false).is_err());
+        // A date however written means its whole day as `--to`; a time means that time.
+        assert_eq!(parse_bound("2024-5-1", true), Ok(to));
+        assert_eq!(parse_bound(" 2024-05-1 ", true), Ok(to));
+        assert_eq!(parse_bound("2024-05-01T00:00:00Z", true).unwrap(), from);
+        assert_eq!(parse_bound("2024-05-01 00:00:00", true).unwrap(), from);
     }
 }
