@@ -4,7 +4,7 @@ use crate::cli::{InputArgs, RunArgs};
 use crate::error::{Error, Result};
 use crate::ingest::Options;
 use crate::input::{InputPath, expand_inputs};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Validates the run options.
 pub fn ingest_options(run: &RunArgs, hash: bool) -> Result<Options> {
@@ -25,10 +25,7 @@ pub fn ingest_options(run: &RunArgs, hash: bool) -> Result<Options> {
     o.max_record = run.max_record_bytes;
     o.chunk_bytes = run.chunk_bytes.max(1);
     o.strict = run.strict;
-    o.date_order = run.date_order.map(|d| match d {
-        crate::cli::DateOrderArg::Mdy => crate::parse::fields::DateOrder::MonthFirst,
-        crate::cli::DateOrderArg::Dmy => crate::parse::fields::DateOrder::DayFirst,
-    });
+    o.date_order = date_order(run);
     o.progress = !run.quiet;
     o.hash = hash;
     // The analysis after reading (accesses, aggregation, output) runs on rayon's global pool:
@@ -39,24 +36,91 @@ pub fn ingest_options(run: &RunArgs, hash: bool) -> Result<Options> {
     Ok(o)
 }
 
-/// Expands the inputs and refuses an output file that is one of them (evidence is never
-/// overwritten).
-pub fn inputs(args: &InputArgs, output: Option<&Path>) -> Result<Vec<InputPath>> {
-    let inputs = expand_inputs(&args.inputs)?;
-    if let Some(out) = output
-        && let Ok(out) = std::fs::canonicalize(out)
-    {
-        for i in &inputs {
-            if let InputPath::File(p) = i
-                && std::fs::canonicalize(p).is_ok_and(|p| p == out)
-            {
-                return Err(Error::Usage(format!(
-                    "the output file {} is also an input: mailscope never overwrites evidence",
-                    out.display()
-                )));
-            }
+/// The identity of an existing file, whatever path, symbolic link or hard link reaches it.
+#[cfg(unix)]
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(p: &Path) -> Option<std::path::PathBuf> {
+    std::fs::canonicalize(p).ok()
+}
+
+/// The deepest existing directory that holds `p`, resolved.
+fn existing_dir_of(p: &Path) -> Option<PathBuf> {
+    p.ancestors().skip(1).find_map(|a| {
+        let a = if a.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            a
+        };
+        std::fs::canonicalize(a).ok()
+    })
+}
+
+/// Refuses, before anything is written, an output that is an input file or a file the command
+/// reads beside them (`side`), however it is reached (the same path, a symbolic link, a hard
+/// link), and an output inside a directory named as input: the next run over that directory
+/// would read it as evidence. `named` are the inputs as given, `inputs` as expanded.
+pub fn refuse_overwrite(
+    named: &[PathBuf],
+    inputs: &[InputPath],
+    outputs: &[PathBuf],
+    side: &[PathBuf],
+) -> Result<()> {
+    let files = inputs
+        .iter()
+        .filter_map(|i| match i {
+            InputPath::File(p) => Some(p),
+            _ => None,
+        })
+        .chain(side);
+    let read: Vec<_> = files.filter_map(|p| Some((file_id(p)?, p))).collect();
+    let dirs: Vec<(PathBuf, &PathBuf)> = named
+        .iter()
+        .filter(|d| d.is_dir())
+        .filter_map(|d| Some((std::fs::canonicalize(d).ok()?, d)))
+        .collect();
+    for out in outputs {
+        if let Some(id) = file_id(out)
+            && let Some((_, input)) = read.iter().find(|(i, _)| *i == id)
+        {
+            return Err(Error::Usage(format!(
+                "the output {} is the input {}: mailscope never overwrites evidence",
+                out.display(),
+                input.display()
+            )));
+        }
+        if let Some(dir) = existing_dir_of(out)
+            && let Some((_, named)) = dirs.iter().find(|(d, _)| dir.starts_with(d))
+        {
+            return Err(Error::Usage(format!(
+                "the output {} is inside the input directory {}: the next run over it would \
+                 read it as evidence; write it elsewhere",
+                out.display(),
+                named.display()
+            )));
         }
     }
+    Ok(())
+}
+
+/// `--date-order`, for the records and the message trace alike.
+pub fn date_order(run: &crate::cli::RunArgs) -> Option<crate::parse::fields::DateOrder> {
+    run.date_order.map(|d| match d {
+        crate::cli::DateOrderArg::Mdy => crate::parse::fields::DateOrder::MonthFirst,
+        crate::cli::DateOrderArg::Dmy => crate::parse::fields::DateOrder::DayFirst,
+    })
+}
+
+/// Expands the inputs, and refuses outputs that would write over evidence (see
+/// [`refuse_overwrite`]; `side` are the other files the command reads: `--ioc`, `--trace`).
+pub fn inputs(args: &InputArgs, outputs: &[PathBuf], side: &[PathBuf]) -> Result<Vec<InputPath>> {
+    let inputs = expand_inputs(&args.inputs)?;
+    refuse_overwrite(&args.inputs, &inputs, outputs, side)?;
     if inputs.iter().filter(|i| **i == InputPath::Stdin).count() > 1 {
         return Err(Error::Usage(
             "standard input (-) can be read only once".to_string(),

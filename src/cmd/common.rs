@@ -68,7 +68,8 @@ fn load_with<T: Kept>(
     let mut opts = crate::config::ingest_options(&args.run, false)?;
     opts.message_ids = message_ids;
     opts.folders = folders;
-    let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
+    let outputs: Vec<_> = args.output.output.iter().cloned().collect();
+    let inputs = crate::config::inputs(&args.input, &outputs, &args.filter.ioc)?;
     let out = Output::open(
         args.output.format,
         args.output.output.as_deref(),

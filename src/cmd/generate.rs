@@ -54,9 +54,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     };
     let summary = match &args.output {
         Some(path) => {
-            let mut f = std::fs::File::create(path).map_err(|e| {
-                Error::Usage(format!("cannot create output file {}: {e}", path.display()))
-            })?;
+            let mut f =
+                std::fs::File::create(path).map_err(|e| crate::output::created_no(path, e))?;
             let s = generate(&opts, &mut f)?;
             f.sync_data().ok();
             s

@@ -44,6 +44,8 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
             "lookup needs message ids: --id ID or --ids FILE".to_string(),
         ));
     }
+    let outputs: Vec<_> = args.common.output.output.iter().cloned().collect();
+    crate::config::refuse_overwrite(&[], &[], &outputs, &args.ids_file)?;
     let mut l = super::common::load(&args.common)?;
     let filter = &l.filter;
     // Only records that list a wanted message: the one-hour rule of an access looks only at

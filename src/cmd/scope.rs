@@ -95,21 +95,22 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
     if !args.trace.is_empty() {
         let mut t = Trace::default();
         for p in &args.trace {
-            t.read_file(p)?;
+            t.read_file(p, crate::config::date_order(&args.run))?;
         }
         trace = Some(t);
     }
-    let inputs = crate::config::inputs(&args.input, None)?;
-    for i in &inputs {
-        if let crate::input::InputPath::File(p) = i
-            && std::fs::canonicalize(p).ok() == std::fs::canonicalize(&args.out).ok()
-        {
-            return Err(Error::Usage(format!(
-                "--out {} is an input file: mailscope never overwrites evidence",
-                args.out.display()
-            )));
-        }
+    if args.out.is_file() {
+        return Err(Error::Usage(format!(
+            "--out {} is a file: it names the report's directory",
+            args.out.display()
+        )));
     }
+    let outputs: Vec<_> = crate::report::FILES
+        .iter()
+        .map(|f| args.out.join(f))
+        .collect();
+    let side: Vec<_> = args.filter.ioc.iter().chain(&args.trace).cloned().collect();
+    let inputs = crate::config::inputs(&args.input, &outputs, &side)?;
     let opts = crate::config::ingest_options(&args.run, !args.hash.no_hash)?;
     let ingested = ingest(&inputs, &opts)?;
     let code = super::report_skipped(&ingested, &args.run);
@@ -123,9 +124,9 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
     };
     crate::memory::keep_freed();
     report.write_dir(&args.out).map_err(|e| {
-        Error::Usage(format!(
-            "cannot write the report to {}: {e}",
-            args.out.display()
+        Error::Output(std::io::Error::new(
+            e.kind(),
+            format!("the report to {}: {e}", args.out.display()),
         ))
     })?;
 

@@ -26,17 +26,19 @@ by_operation, by_access_type, malformed_by_kind, malformed_examples, first_time,
 mailboxes, users, mailboxes_without_mail_items_accessed, capped_export_signs, files, notes.";
 
 pub fn run(args: &StatsArgs) -> Result<i32> {
+    if matches!(args.output.format, Some(Format::Csv | Format::Ndjson)) {
+        return Err(Error::Usage(
+            "stats writes a table or JSON (--format table|json)".to_string(),
+        ));
+    }
+    // Checked before the output is created: creating it empties the file.
+    let outputs: Vec<_> = args.output.output.iter().cloned().collect();
+    let inputs = crate::config::inputs(&args.input, &outputs, &[])?;
     let out = Output::open(
         args.output.format,
         args.output.output.as_deref(),
         Format::Json,
     )?;
-    if matches!(out.format, Format::Csv | Format::Ndjson) {
-        return Err(Error::Usage(
-            "stats writes a table or JSON (--format table|json)".to_string(),
-        ));
-    }
-    let inputs = crate::config::inputs(&args.input, args.output.output.as_deref())?;
     let mut opts = crate::config::ingest_options(&args.run, !args.hash.no_hash)?;
     // The inventory never reads message ids or folders: they are checked and counted, not
     // kept.

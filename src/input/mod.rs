@@ -51,7 +51,7 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<InputPath>> {
         })?;
         if meta.is_dir() {
             let before = out.len();
-            walk(a, &mut out)?;
+            walk(a, &mut out, &mut Vec::new())?;
             if out.len() == before {
                 out.push(InputPath::EmptyDir(a.clone()));
             }
@@ -62,7 +62,15 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<InputPath>> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<InputPath>) -> Result<()> {
+/// Reads `dir` recursively. A directory reached again through a symbolic link (a link to a
+/// parent makes a loop) is read once: `seen` holds the resolved directories read.
+fn walk(dir: &Path, out: &mut Vec<InputPath>, seen: &mut Vec<PathBuf>) -> Result<()> {
+    if let Ok(resolved) = std::fs::canonicalize(dir) {
+        if seen.contains(&resolved) {
+            return Ok(());
+        }
+        seen.push(resolved);
+    }
     let rd = std::fs::read_dir(dir).map_err(|e| Error::Input {
         path: dir.to_path_buf(),
         source: e,
@@ -85,7 +93,7 @@ fn walk(dir: &Path, out: &mut Vec<InputPath>) -> Result<()> {
             continue;
         }
         if p.is_dir() {
-            walk(&p, out)?;
+            walk(&p, out, seen)?;
         } else {
             out.push(InputPath::File(p));
         }

@@ -39,6 +39,11 @@ pub struct TraceFile {
     pub rows: u64,
     /// Rows without a message id, or that could not be read.
     pub skipped_rows: u64,
+    /// How dates such as `5/6/2024` were read, and why: `mdy` or `dmy`, then `(given)` by
+    /// `--date-order`, `(from the file)` when one of its dates can only be read that way, or
+    /// `(default)` (Exchange Online PowerShell writes US dates unless the machine says
+    /// otherwise). ISO times are not affected.
+    pub date_order: String,
 }
 
 fn column(header: &[String], names: &[&str]) -> Option<usize> {
@@ -48,8 +53,10 @@ fn column(header: &[String], names: &[&str]) -> Option<usize> {
 }
 
 impl Trace {
-    /// Reads a trace file in any of the known shapes.
-    pub fn read_file(&mut self, path: &Path) -> Result<()> {
+    /// Reads a trace file in any of the known shapes. Locale dates are read in `order` when
+    /// given; otherwise in the order the file's unambiguous dates show (an error when they
+    /// show both), or month first.
+    pub fn read_file(&mut self, path: &Path, order: Option<DateOrder>) -> Result<()> {
         let bytes = std::fs::read(path).map_err(|e| Error::Input {
             path: path.to_path_buf(),
             source: e,
@@ -108,7 +115,10 @@ impl Trace {
             encoding,
             rows: 0,
             skipped_rows: 0,
+            date_order: String::new(),
         };
+        // Received times are read once the whole file has shown its date order.
+        let mut received_at: Vec<(String, String)> = Vec::new();
         for row in rdr.records() {
             file.rows += 1;
             let Ok(row) = row else {
@@ -121,7 +131,7 @@ impl Trace {
                 file.skipped_rows += 1;
                 continue;
             }
-            let e = self.messages.entry(mid).or_default();
+            let e = self.messages.entry(mid.clone()).or_default();
             let s = cell(sender).to_lowercase();
             if !s.is_empty() {
                 e.sender.insert(s);
@@ -143,8 +153,41 @@ impl Trace {
             if e.subject.is_empty() {
                 e.subject = cell(subject).to_string();
             }
+            if received.is_some() {
+                received_at.push((mid, cell(received).to_string()));
+            }
+        }
+        let shown = |o: DateOrder| {
+            received_at
+                .iter()
+                .any(|(_, t)| locale_date_order(t) == Some(o))
+        };
+        let (order, why) = match (
+            order,
+            shown(DateOrder::MonthFirst),
+            shown(DateOrder::DayFirst),
+        ) {
+            (Some(o), _, _) => (o, "given"),
+            (None, true, true) => {
+                return Err(bad(
+                    "its dates are written both month first and day first: say which with \
+                     --date-order"
+                        .into(),
+                ));
+            }
+            (None, false, true) => (DateOrder::DayFirst, "from the file"),
+            (None, true, false) => (DateOrder::MonthFirst, "from the file"),
             // Exchange Online PowerShell writes US dates unless the machine says otherwise.
-            if let Ok(t) = parse_time_ordered(cell(received), DateOrder::MonthFirst) {
+            (None, false, false) => (DateOrder::MonthFirst, "default"),
+        };
+        let name = match order {
+            DateOrder::MonthFirst => "mdy",
+            DateOrder::DayFirst => "dmy",
+        };
+        file.date_order = format!("{name} ({why})");
+        for (mid, text) in received_at {
+            if let Ok(t) = parse_time_ordered(&text, order) {
+                let e = self.messages.get_mut(&mid).expect("entered above");
                 e.received = Some(e.received.map_or(t, |r| r.min(t)));
                 self.first = Some(self.first.map_or(t, |f| f.min(t)));
                 self.last = Some(self.last.map_or(t, |l| l.max(t)));
@@ -152,6 +195,21 @@ impl Trace {
         }
         self.files.push(file);
         Ok(())
+    }
+}
+
+/// The only order in which a locale date such as `13/5/2024` can be read: day first when its
+/// first number is above 12, month first when its second is; `None` when both orders read it
+/// (`5/6/2024`), or for any other text.
+fn locale_date_order(text: &str) -> Option<DateOrder> {
+    let mut parts = text.trim().splitn(3, '/');
+    let a: u32 = parts.next()?.trim().parse().ok()?;
+    let b: u32 = parts.next()?.trim().parse().ok()?;
+    parts.next()?;
+    match (a > 12, b > 12) {
+        (true, false) => Some(DateOrder::DayFirst),
+        (false, true) => Some(DateOrder::MonthFirst),
+        _ => None,
     }
 }
 
@@ -185,7 +243,7 @@ mod tests {
         std::fs::write(&p3, utf16(ext, false)).unwrap();
         let mut t = Trace::default();
         for p in [&p1, &p2, &p3] {
-            t.read_file(p).unwrap();
+            t.read_file(p, None).unwrap();
         }
         assert_eq!(t.files[2].encoding, Encoding::Utf16Le);
         let e = &t.messages["ab@example.com"];
@@ -209,6 +267,58 @@ mod tests {
         assert_eq!(t.messages.len(), 2);
         let bad = dir.path().join("notes.txt");
         std::fs::write(&bad, "hello,world\n1,2\n").unwrap();
-        assert!(Trace::default().read_file(&bad).is_err());
+        assert!(Trace::default().read_file(&bad, None).is_err());
+    }
+
+    #[test]
+    fn locale_dates_are_read_in_the_order_given_or_shown_by_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let head =
+            "\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\"\n";
+        let file = |name: &str, dates: &[&str]| {
+            let mut text = head.to_string();
+            for (i, d) in dates.iter().enumerate() {
+                text += &format!("\"<m{i}@x>\",\"{d} 10:00:00 AM\",\"s@x\",\"r@x\",\"S\"\n");
+            }
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let received = |t: &Trace, i: usize| {
+            crate::parse::fields::format_time(t.messages[&format!("m{i}@x")].received.unwrap())
+        };
+        // An Australian export: 13/05 can only be day first, so 5/6 is 5 June.
+        let au = file("au.csv", &["13/05/2024", "5/6/2024"]);
+        let mut t = Trace::default();
+        t.read_file(&au, None).unwrap();
+        assert_eq!(received(&t, 1), "2024-06-05T10:00:00Z");
+        assert_eq!(t.files[0].date_order, "dmy (from the file)");
+        // A US one: 5/13 can only be month first.
+        let us = file("us.csv", &["5/13/2024", "5/6/2024"]);
+        let mut t = Trace::default();
+        t.read_file(&us, None).unwrap();
+        assert_eq!(received(&t, 1), "2024-05-06T10:00:00Z");
+        assert_eq!(t.files[0].date_order, "mdy (from the file)");
+        // Nothing tells: month first, as Exchange Online PowerShell writes by default.
+        let unsure = file("unsure.csv", &["5/6/2024"]);
+        let mut t = Trace::default();
+        t.read_file(&unsure, None).unwrap();
+        assert_eq!(received(&t, 0), "2024-05-06T10:00:00Z");
+        assert_eq!(t.files[0].date_order, "mdy (default)");
+        // --date-order wins.
+        let mut t = Trace::default();
+        t.read_file(&unsure, Some(DateOrder::DayFirst)).unwrap();
+        assert_eq!(received(&t, 0), "2024-06-05T10:00:00Z");
+        assert_eq!(t.files[0].date_order, "dmy (given)");
+        // Both orders shown: refused rather than read a month off.
+        let mixed = file("mixed.csv", &["13/05/2024", "5/13/2024"]);
+        let err = Trace::default()
+            .read_file(&mixed, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--date-order"), "{err}");
+        let mut t = Trace::default();
+        t.read_file(&mixed, Some(DateOrder::MonthFirst)).unwrap();
+        assert_eq!(received(&t, 1), "2024-05-13T10:00:00Z");
     }
 }

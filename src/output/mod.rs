@@ -31,9 +31,9 @@ impl Output {
         let to_terminal = path.is_none() && std::io::stdout().is_terminal();
         let format = format.unwrap_or(if to_terminal { Format::Table } else { piped });
         let writer: Box<dyn Write> = match path {
-            Some(p) => Box::new(BufWriter::new(std::fs::File::create(p).map_err(|e| {
-                Error::Usage(format!("cannot create output file {}: {e}", p.display()))
-            })?)),
+            Some(p) => Box::new(BufWriter::new(
+                std::fs::File::create(p).map_err(|e| created_no(p, e))?,
+            )),
             None => Box::new(BufWriter::new(std::io::stdout().lock())),
         };
         Ok(Output { format, writer })
@@ -43,4 +43,12 @@ impl Output {
         self.writer.flush()?;
         Ok(())
     }
+}
+
+/// Output that cannot be created is a fatal error (exit code 1), with the file named.
+pub fn created_no(path: &Path, e: std::io::Error) -> Error {
+    Error::Output(std::io::Error::new(
+        e.kind(),
+        format!("{}: {e}", path.display()),
+    ))
 }

@@ -40,6 +40,15 @@ pub const LIMITS: [&str; 5] = [
     "MailItemsAccessed needed E5/Audit Premium until 2023 (now also E3, when enabled per mailbox): a mailbox with no such records may not have been audited.",
 ];
 
+/// The files of a report directory.
+pub const FILES: [&str; 5] = [
+    "summary.json",
+    "messages.csv",
+    "folders.csv",
+    "unaudited.csv",
+    "report.html",
+];
+
 /// Everything the report needs.
 pub struct Report<'a, 'r> {
     pub ingested: &'a Ingested,
@@ -227,7 +236,7 @@ impl<'a, 'r> Report<'a, 'r> {
         rows
     }
 
-    /// Writes the five files into `dir` (created if needed).
+    /// Writes the five files ([`FILES`]) into `dir` (created if needed).
     pub fn write_dir(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("summary.json"))?);

@@ -185,6 +185,9 @@ fn a_directory_is_read_recursively() {
     std::fs::copy(sample(FULL), nested.join("3.csv")).expect("copy");
     // Hidden files are not exports.
     write(dir.path(), ".DS_Store", b"\0\0\0\x01Bud1");
+    // A link back to the top makes a loop: each directory is read once.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path(), nested.join("up")).expect("symlink");
     let d = dir.path().display().to_string();
     let run = mailscope(&["stats", "--format", "json", &d], b"");
     assert_eq!(run.code, 0, "{run}");
@@ -296,5 +299,93 @@ fn an_output_that_cannot_be_written_is_fatal() {
             run.code == 1 && run.stderr.contains("cannot write output") && run.stdout.is_empty(),
             "{command}\n{run}"
         );
+    }
+}
+
+/// Evidence is never written over, however the output reaches it: the same path, a hard link,
+/// a `scope` report directory that holds an input, the IOC or trace file; nor is an output
+/// written into a directory named as input. Each refusal is a usage error (2) made before
+/// anything is created, and the evidence keeps its bytes.
+#[cfg(unix)]
+#[test]
+fn outputs_never_write_over_evidence() {
+    let dir = tempdir();
+    let evidence = std::fs::read(sample(FULL)).expect("sample");
+    let ev = write(dir.path(), "ev.csv", &evidence);
+    let link = dir.path().join("link.csv");
+    std::fs::hard_link(&ev, &link).expect("hard link");
+    let iocs = write(dir.path(), "iocs.txt", b"203.0.113.66\n");
+    let in_dir = dir.path().join("exports");
+    std::fs::create_dir_all(&in_dir).expect("mkdir");
+    let ev2 = write(&in_dir, "messages.csv", &evidence);
+    let p = |p: &std::path::Path| p.display().to_string();
+    let (ev_s, link_s, iocs_s, in_dir_s, ev2_s) = (p(&ev), p(&link), p(&iocs), p(&in_dir), p(&ev2));
+    let inside = p(&in_dir.join("out.csv"));
+    // A message trace saved as messages.csv, in the directory the report goes to.
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).expect("mkdir");
+    let trace_text = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo/message-trace.csv"
+    ))
+    .expect("demo trace");
+    let trace = write(&traces, "messages.csv", &trace_text);
+    let (trace_s, traces_s) = (p(&trace), p(&traces));
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["stats", &ev_s, "-o", &ev_s],
+        vec!["stats", &ev_s, "-o", &link_s],
+        vec!["stats", &ev_s, "--format", "csv", "-o", &ev_s],
+        vec!["sessions", &ev_s, "-o", &link_s],
+        vec!["messages", &ev_s, "--ioc", &iocs_s, "-o", &iocs_s],
+        vec!["lookup", &ev_s, "--ids", &iocs_s, "-o", &iocs_s],
+        vec!["contexts", &in_dir_s, "-o", &inside],
+        vec!["scope", &ev2_s, "--ip", "203.0.113.66", "--out", &in_dir_s],
+        vec![
+            "scope",
+            &in_dir_s,
+            "--ip",
+            "203.0.113.66",
+            "--out",
+            &in_dir_s,
+        ],
+        vec![
+            "scope", &ev_s, "--ioc", &iocs_s, "--trace", &trace_s, "--out", &traces_s,
+        ],
+    ];
+    for args in cases {
+        let run = mailscope(&args, b"");
+        assert_eq!(run.code, 2, "{args:?}\n{run}");
+        assert!(run.stdout.is_empty(), "{args:?}\n{run}");
+        assert_eq!(
+            std::fs::read(&ev).unwrap(),
+            evidence,
+            "{args:?} changed the evidence"
+        );
+        assert_eq!(
+            std::fs::read(&ev2).unwrap(),
+            evidence,
+            "{args:?} changed the evidence"
+        );
+        assert_eq!(std::fs::read(&iocs).unwrap(), b"203.0.113.66\n", "{args:?}");
+        assert_eq!(std::fs::read(&trace).unwrap(), trace_text, "{args:?}");
+        assert!(!in_dir.join("out.csv").exists() && !in_dir.join("summary.json").exists());
+    }
+    // An output that cannot be created is fatal (1), not a usage error.
+    let missing = p(&dir.path().join("no").join("such").join("out.csv"));
+    for args in [
+        vec!["stats", &ev_s, "-o", &missing],
+        vec!["contexts", &ev_s, "-o", &missing],
+        vec!["generate", "--size", "10KB", "-o", &missing],
+        vec![
+            "scope",
+            &ev_s,
+            "--ip",
+            "203.0.113.66",
+            "--out",
+            &p(&iocs.join("report")),
+        ],
+    ] {
+        let run = mailscope(&args, b"");
+        assert_eq!(run.code, 1, "{args:?}\n{run}");
     }
 }
