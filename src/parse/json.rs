@@ -10,7 +10,8 @@ use std::fmt;
 pub enum MalformedKind {
     /// Not valid JSON (syntax).
     InvalidJson,
-    /// The JSON ends early: a line cut mid-record, or AuditData cut at Excel's 32,767 characters.
+    /// The JSON ends early: a line cut mid-record, or AuditData cut at Excel's 32,767 characters;
+    /// or the AuditData is missing: a CSV row cut before its AuditData cell, an empty AuditData.
     Truncated,
     /// Bytes that are not UTF-8.
     InvalidUtf8,

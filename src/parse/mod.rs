@@ -392,11 +392,18 @@ fn scan(obj: Obj<'_>) -> Slots<'_> {
     let mut on = |(slot, prio), v| put(s.slot_mut(slot), prio, v);
     match obj {
         Obj::Tape(o) => o.visit_known(|k| table.find(k.trim_ws()), on),
-        Obj::Flat(_) => obj.visit(|k, v| {
-            if let Some(found) = table.find(k) {
-                on(found, v)
+        Obj::Flat(pairs) => {
+            for &(k, v) in pairs {
+                if let Some((slot, prio)) = table.find(k.trim_ws()) {
+                    // An empty cell is an absent value (see `Obj::visit`), except AuditData's:
+                    // an empty AuditData cell is a record whose content is missing (see
+                    // `normalize_slots`).
+                    if !v.is_empty() || slot == Slot::nested {
+                        on((slot, prio), Field::Str(v))
+                    }
+                }
             }
-        }),
+        }
     }
     s
 }
@@ -455,10 +462,49 @@ pub fn normalize_object(obj: Obj<'_>, parser: &mut JsonParser) -> Outcome {
     normalize_slots(scan(obj), parser)
 }
 
+/// Parses one CSV row: `pairs` are its cells with the names `header` gives them. A row with
+/// fewer cells than its header was cut (a line cut mid-record; the `csv` crate and
+/// [`frame_csv`](crate::input::frame::frame_csv) split rows without looking at their length):
+/// when AuditData is among the cells it lacks, the record is `truncated`, not read from the
+/// wrapper's columns alone. A row that lacks only other cells is read: Excel leaves out the
+/// empty cells at the end of a row (the `AssociatedAdminUnits` columns of a Purview export).
+pub fn normalize_row(
+    pairs: &[(&str, &str)],
+    header: &[String],
+    parser: &mut JsonParser,
+) -> Outcome {
+    let lacks = header.get(pairs.len()..).unwrap_or_default();
+    let is_audit_data = |h: &&String| {
+        KEY_TABLE
+            .find(h.trim_ws())
+            .is_some_and(|(slot, _)| slot == Slot::nested)
+    };
+    if let Some(name) = lacks.iter().find(is_audit_data) {
+        return Outcome::Malformed(Malformed::new(
+            MalformedKind::Truncated,
+            format!(
+                "the row ends after {} of the header's {} cells, before {}: the line was cut",
+                pairs.len(),
+                header.len(),
+                name.trim_ws()
+            ),
+        ));
+    }
+    normalize_object(Obj::Flat(pairs), parser)
+}
+
 fn normalize_slots(wrapper: Slots<'_>, parser: &mut JsonParser) -> Outcome {
     match val(wrapper.nested) {
         Some(Field::Obj(inner)) => build(scan(inner), Some(&wrapper), parser),
-        Some(Field::Str(text)) if !text.trim_ws().is_empty() => {
+        // An export wrapper (CSV row or JSON) with an empty AuditData: the record itself is
+        // missing. Its Operation column may say MailItemsAccessed, but without the AuditData
+        // there is no access type, client, session nor message id: reading the wrapper alone
+        // would give an access of unknown type that looks whole.
+        Some(Field::Str(text)) if text.trim_ws().is_empty() => Outcome::Malformed(Malformed::new(
+            MalformedKind::Truncated,
+            "AuditData is empty: the record's content is missing",
+        )),
+        Some(Field::Str(text)) => {
             let res = parser.parse_str(text, |root, p| match root {
                 Field::Obj(inner) => build(scan(inner), Some(&wrapper), p),
                 Field::Str(again) => {

@@ -762,3 +762,77 @@ fn strict_on_an_unreadable_file_exits_1() {
         "expected exit 1 naming {p}; got\n{run}"
     );
 }
+
+/// A Purview CSV row cut before its AuditData cell (the export or a copy broke off after the
+/// UserId column), in the middle of a file and at its end, and a row whose AuditData cell is
+/// empty: each is `truncated` on its line, not a MailItemsAccessed record of unknown access
+/// read from the wrapper's columns. A row that lacks only the trailing
+/// `AssociatedAdminUnits` cells (Excel leaves empty cells at a row's end out) is read.
+/// The Extractor-Suite JSONL wrapper with an empty AuditData string is reported the same way.
+#[test]
+fn rows_and_wrappers_without_their_audit_data_are_truncated() {
+    let dir = tempdir();
+    let header = "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames";
+    let wrapper = |i: u32| {
+        format!(
+            "00000000-0000-4000-8000-{i:012},5/21/2024 10:00:00 AM,50,MailItemsAccessed,a@x.com"
+        )
+    };
+    let row = |i: u32| format!("{},\"{}\",,", wrapper(i), good(i).replace('"', "\"\""));
+    let lines = [
+        header.to_string(),                                             // 1
+        row(0),                                                         // 2
+        wrapper(1),                                                     // 3: cut before AuditData
+        format!("{},\"\",,", wrapper(2)),                               // 4: AuditData empty
+        format!("{},\"{}\"", wrapper(3), good(3).replace('"', "\"\"")), // 5: Excel's short row
+        format!("{},,", wrapper(4)),                                    // 6: AuditData empty
+        row(5),                                                         // 7
+        wrapper(6),                                                     // 8: the last, cut
+    ];
+    let text = lines.join("\r\n");
+    let ing = one_file(dir.path(), "cut.csv", text.as_bytes());
+    check(
+        "Purview rows without their AuditData",
+        &ing,
+        3,
+        &[
+            (3, "truncated"),
+            (4, "truncated"),
+            (6, "truncated"),
+            (8, "truncated"),
+        ],
+    );
+    let whys: Vec<&str> = ing.malformed_examples.iter().map(|m| &*m.why).collect();
+    assert!(
+        whys[0].contains("5 of the header's 8 cells, before AuditData"),
+        "{whys:?}"
+    );
+    assert!(whys[1].contains("AuditData is empty"), "{whys:?}");
+
+    // Extractor-Suite JSONL: the wrapper's AuditData is a JSON string, here empty or blank.
+    let mut jsonl = String::new();
+    for (i, audit) in [
+        (0, good(0)),
+        (1, String::new()),
+        (2, " ".into()),
+        (3, good(3)),
+    ] {
+        let w = json!({
+            "RecordType": "ExchangeItemAggregated",
+            "CreationDate": "2024-05-21T10:00:00",
+            "UserIds": "a@x.com",
+            "Operations": "MailItemsAccessed",
+            "AuditData": audit,
+            "Identity": format!("00000000-0000-4000-8000-{i:012}"),
+        });
+        jsonl += &(compact(&w) + "\n");
+    }
+    let ing = one_file(dir.path(), "wrappers.jsonl", jsonl.as_bytes());
+    check(
+        "JSONL wrappers with an empty AuditData",
+        &ing,
+        2,
+        &[(2, "truncated"), (3, "truncated")],
+    );
+    assert!(ing.malformed_examples[0].why.contains("AuditData is empty"));
+}
