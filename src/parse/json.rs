@@ -19,7 +19,8 @@ pub enum MalformedKind {
     NulBytes,
     /// A record longer than the limit.
     TooLong,
-    /// PowerShell-stringified fields (`System.Object[]`): the message ids are lost.
+    /// PowerShell-stringified fields (`System.Object[]`): the message ids, the access type or
+    /// a sync's folder are lost.
     LossyPowershell,
     /// No time field at all.
     NoTime,

@@ -691,9 +691,14 @@ fn lossy(what: &str, sample: &str) -> Malformed {
     if shown.len() < sample.len() {
         shown.push_str("...");
     }
+    let lost = match what {
+        "OperationProperties" => "the access type and throttling are lost",
+        "Item" => "the synced folder is lost",
+        _ => "the message ids are lost",
+    };
     Malformed::new(
         MalformedKind::LossyPowershell,
-        format!("{what} is PowerShell text ('{shown}'): the message ids are lost"),
+        format!("{what} is PowerShell text ('{shown}'): {lost}"),
     )
 }
 
@@ -930,7 +935,7 @@ fn visit_properties(
                             on(&n.text_or_empty(), &v.text_or_empty());
                         }
                     }
-                    Field::Str(s) => visit_property_text(s, on),
+                    Field::Str(s) => visit_property_text(s, on)?,
                     _ => {}
                 }
             }
@@ -939,15 +944,18 @@ fn visit_properties(
         Field::Str(s) if s.trim_start().starts_with('[') => parser
             .parse_str(s, |root, p| visit_properties(root, p, on))
             .map_err(|m| m.context("OperationProperties"))?,
-        Field::Str(s) => {
-            visit_property_text(s, on);
-            Ok(())
-        }
+        Field::Str(s) => visit_property_text(s, on),
         _ => Ok(()),
     }
 }
 
-fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) {
+/// Visits the pairs of `OperationProperties` text; PowerShell's `System.Object[]` (an
+/// `-AuditDataOnly` record through `Export-Csv`) is `lossy-powershell`: a sync would pass
+/// for an access of unknown type.
+fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) -> Result<(), Malformed> {
+    if is_lossy_powershell(s) {
+        return Err(lossy("OperationProperties", s));
+    }
     if let Some(pairs) = parse_ps_hashtable(s) {
         let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k));
         if let (Some((_, n)), Some((_, v))) = (get("Name"), get("Value")) {
@@ -958,6 +966,7 @@ fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) {
             on(n, v);
         }
     }
+    Ok(())
 }
 
 fn collect_folders(
@@ -1107,11 +1116,17 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
                     items: Vec::new(),
                 })
             }
+            Some(Field::Str(s)) if is_lossy_powershell(s) => return Err(lossy("Item", s)),
             _ => None,
         }),
         Field::Str(s) if s.trim_start().starts_with('{') => parser
             .parse_str(s, parent_folder)
             .map_err(|m| m.context("Item"))?,
+        // PowerShell's text for the object (`@{Id=LgAA; ParentFolder=}`: the folder, an
+        // object inside it, comes out empty) or for an array: the folder is lost.
+        Field::Str(s) if is_lossy_powershell(s) || s.trim_start().starts_with("@{") => {
+            Err(lossy("Item", s))
+        }
         _ => Ok(None),
     }
 }

@@ -836,3 +836,73 @@ fn rows_and_wrappers_without_their_audit_data_are_truncated() {
     );
     assert!(ing.malformed_examples[0].why.contains("AuditData is empty"));
 }
+
+/// Extractor-Suite `-AuditDataOnly` through `Export-Csv`: PowerShell writes the nested
+/// values as text, `System.Object[]` for OperationProperties and `@{Id=...; ParentFolder=}`
+/// for a sync's Item (the folder inside it comes out empty). Such a record is
+/// `lossy-powershell`, not a MailItemsAccessed record of unknown access (a sync vanishing
+/// among them); so is the same record as a JSON line. Text that keeps its values (a
+/// `@{Name=...; Value=...}` property, JSON in a cell) is read.
+#[test]
+fn powershell_text_in_operation_properties_or_item_is_lossy() {
+    let dir = tempdir();
+    let sync_props = r#"[{"Name":"MailAccessType","Value":"Sync"}]"#;
+    let item = r#"{"Id":"LgAA","ParentFolder":{"Id":"LgAB","Path":"\\Inbox"}}"#;
+    let rows = [
+        ("System.Object[]", "@{Id=LgAA; ParentFolder=}"), // 2
+        (
+            "@{Name=MailAccessType; Value=Sync}",
+            "@{Id=LgAA; ParentFolder=}",
+        ), // 3
+        (
+            sync_props,
+            r#"{"Id":"LgAA","ParentFolder":"System.Object[]"}"#,
+        ), // 4
+        (sync_props, item),                               // 5: good
+        ("@{Name=MailAccessType; Value=Sync}", item),     // 6: good
+        ("System.Object[]", ""),                          // 7
+    ];
+    let mut csv = String::from(
+        "CreationTime,Id,Operation,UserId,MailboxOwnerUPN,ClientIPAddress,OperationProperties,Item,OperationCount\r\n",
+    );
+    for (i, (props, item)) in rows.iter().enumerate() {
+        csv += &format!(
+            "2024-05-01T10:00:00,ps{i},MailItemsAccessed,a@x.com,a@x.com,1.2.3.4,\"{}\",\"{}\",1\r\n",
+            props.replace('"', "\"\""),
+            item.replace('"', "\"\"")
+        );
+    }
+    let ing = one_file(dir.path(), "auditdataonly.csv", csv.as_bytes());
+    let lossy = [
+        (2, "lossy-powershell"),
+        (3, "lossy-powershell"),
+        (4, "lossy-powershell"),
+        (7, "lossy-powershell"),
+    ];
+    check("-AuditDataOnly CSV", &ing, 2, &lossy);
+    assert!(ing.records.iter().all(|r| {
+        let m = r.mail.as_deref().expect("MailItemsAccessed");
+        m.access == mailscope::model::AccessType::Sync && m.synced_folder.is_some()
+    }));
+    let whys: Vec<&str> = ing.malformed_examples.iter().map(|m| &*m.why).collect();
+    assert!(whys[0].contains("OperationProperties"), "{whys:?}");
+    assert!(whys[1].contains("Item"), "{whys:?}");
+
+    // The same records as JSON lines (props and Item as JSON where the CSV has JSON text).
+    let value = |t: &str| serde_json::from_str(t).unwrap_or_else(|_| json!(t));
+    let mut ndjson = String::new();
+    for (i, (props, item)) in rows.iter().enumerate() {
+        let mut r = bind_auditdata();
+        let r = r.as_object_mut().expect("object");
+        r.remove("Folders");
+        r.insert("Id".into(), json!(format!("ps{i}")));
+        r.insert("OperationProperties".into(), value(props));
+        if !item.is_empty() {
+            r.insert("Item".into(), value(item));
+        }
+        ndjson += &(compact(&json!(r)) + "\n");
+    }
+    let ing = one_file(dir.path(), "auditdataonly.ndjson", ndjson.as_bytes());
+    let lossy = lossy.map(|(l, k)| (l - 1, k));
+    check("-AuditDataOnly JSON lines", &ing, 2, &lossy);
+}
