@@ -911,7 +911,8 @@ fn logon_type_of(f: Field<'_>) -> Option<u8> {
 
 /// Visits the `(Name, Value)` pairs of `OperationProperties` in any of its forms: an array of
 /// objects (either key order), a JSON string of that array (Sentinel), `@{Value=..; Name=..}`
-/// strings (Defender), or `Name:Value` text (Search-MailboxAuditLog).
+/// strings (Defender; joined with `|` by bitpusher2k's `_Processed.csv`), or `Name:Value`
+/// text (Search-MailboxAuditLog).
 fn visit_properties(
     f: Field<'_>,
     parser: &mut JsonParser,
@@ -956,10 +957,13 @@ fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) -> Result<(), Ma
     if is_lossy_powershell(s) {
         return Err(lossy("OperationProperties", s));
     }
-    if let Some(pairs) = parse_ps_hashtable(s) {
-        let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k));
-        if let (Some((_, n)), Some((_, v))) = (get("Name"), get("Value")) {
-            on(n, v);
+    if s.trim_start().starts_with("@{") {
+        // Defender's `@{Value=Bind; Name=MailAccessType}`, or several joined with `|`.
+        for pairs in split_ps_hashtables(s).filter_map(parse_ps_hashtable) {
+            let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k));
+            if let (Some((_, n)), Some((_, v))) = (get("Name"), get("Value")) {
+                on(n, v);
+            }
         }
     } else {
         for (n, v) in parse_name_value_text(s) {
@@ -1295,6 +1299,42 @@ mod tests {
             for n in [i, small] {
                 proptest::prop_assert_eq!(logon_type_of(Field::Int(n)), parse_logon_type(&n.to_string()));
             }
+        }
+    }
+
+    /// `OperationProperties` in each of its forms gives the access type and the throttling:
+    /// the shapes of ../shared/samples/SOURCES.md, "OperationProperties", among them the
+    /// `@{...}` texts joined with `|` of bitpusher2k's `_Processed.csv`.
+    #[test]
+    fn operation_properties_in_every_form() {
+        let forms = [
+            serde_json::json!([{"Value": "Bind", "Name": "MailAccessType"}, {"Name": "IsThrottled", "Value": "True"}]),
+            serde_json::json!(
+                r#"[{"Name":"MailAccessType","Value":"Bind"},{"Name":"IsThrottled","Value":"True"}]"#
+            ),
+            serde_json::json!([
+                "@{Value=Bind; Name=MailAccessType}",
+                "@{Value=True; Name=IsThrottled}"
+            ]),
+            serde_json::json!("MailAccessType:Bind IsThrottled:True"),
+            serde_json::json!("@{Name=MailAccessType; Value=Bind}|@{Name=IsThrottled; Value=True}"),
+            serde_json::json!(
+                "@{Name=MailAccessType; Value=Bind} | @{Value=True; Name=IsThrottled}"
+            ),
+        ];
+        for props in forms {
+            let mut v = bind(
+                "p",
+                "2024-05-01T10:00:00",
+                "1.2.3.4",
+                "s",
+                "\\Inbox",
+                &["<m@x>"],
+            );
+            v["OperationProperties"] = props.clone();
+            let r = record(&v);
+            let m = r.mail.as_deref().unwrap();
+            assert_eq!((m.access, m.throttled), (AccessType::Bind, true), "{props}");
         }
     }
 
