@@ -377,30 +377,38 @@ impl KeyTable {
 
 static KEY_TABLE: std::sync::LazyLock<KeyTable> = std::sync::LazyLock::new(KeyTable::build);
 
-fn put<'a>(slot: &mut Option<(u8, Field<'a>)>, prio: u8, v: Field<'a>) {
-    if matches!(v, Field::Null) {
-        return;
-    }
-    if slot.is_none_or(|(p, _)| prio < p) {
-        *slot = Some((prio, v));
+/// Stores `v`, the value of a key of priority `prio` for `slot`, in `slot_value`. A null and
+/// an empty or blank string are absent values, as an empty CSV cell is: another spelling of
+/// the field (`ClientIP` beside an empty `Client_IPAddress`, a Sentinel row), or the
+/// wrapper's, is read instead, in JSON as in CSV. Except in AuditData: an empty one is a
+/// record whose content is missing (see `normalize_slots`), kept below any other spelling.
+#[inline]
+fn put<'a>(slot_value: &mut Option<(u8, Field<'a>)>, slot: Slot, prio: u8, v: Field<'a>) {
+    let prio = match v {
+        Field::Null => return,
+        // `trim_ws` looks at the first and last bytes of most strings only.
+        Field::Str(s) if s.trim_ws().is_empty() => match slot {
+            Slot::nested => u8::MAX,
+            _ => return,
+        },
+        _ => prio,
+    };
+    if slot_value.is_none_or(|(p, _)| prio < p) {
+        *slot_value = Some((prio, v));
     }
 }
 
 fn scan(obj: Obj<'_>) -> Slots<'_> {
     let table = &*KEY_TABLE;
     let mut s = Slots::default();
-    let mut on = |(slot, prio), v| put(s.slot_mut(slot), prio, v);
+    let mut on = |(slot, prio), v| put(s.slot_mut(slot), slot, prio, v);
     match obj {
         Obj::Tape(o) => o.visit_known(|k| table.find(k.trim_ws()), on),
+        // Empty cells too (`Obj::visit` leaves them out): `put` tells them apart.
         Obj::Flat(pairs) => {
             for &(k, v) in pairs {
-                if let Some((slot, prio)) = table.find(k.trim_ws()) {
-                    // An empty cell is an absent value (see `Obj::visit`), except AuditData's:
-                    // an empty AuditData cell is a record whose content is missing (see
-                    // `normalize_slots`).
-                    if !v.is_empty() || slot == Slot::nested {
-                        on((slot, prio), Field::Str(v))
-                    }
+                if let Some(found) = table.find(k.trim_ws()) {
+                    on(found, Field::Str(v))
                 }
             }
         }
