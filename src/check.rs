@@ -15,8 +15,8 @@ use crate::input::frame::{
     split_lines, trim_record,
 };
 use crate::parse::{
-    Field, JsonParser, Malformed, MalformedKind, MessageIds, Obj, Outcome, is_page,
-    keep_message_ids, normalize_object, normalize_top,
+    Field, JsonParser, Malformed, MalformedKind, MessageIds, Outcome, is_page, keep_message_ids,
+    normalize_row, normalize_top,
 };
 use std::sync::Arc;
 
@@ -301,9 +301,9 @@ fn framed_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
             };
             let header = b.header.iter().map(String::as_str);
             let pairs: Vec<(&str, &str)> = header.zip(b.cells(cells.clone())).collect();
-            let with = normalize_object(Obj::Flat(&pairs), &mut parser);
+            let with = normalize_row(&pairs, &b.header, &mut parser);
             for (ids, other) in &mut others {
-                let got = normalize_object(Obj::Flat(&pairs), other);
+                let got = normalize_row(&pairs, &b.header, other);
                 assert_eq!(
                     vec![got],
                     ids_kept(vec![with.clone()], *ids),

@@ -22,9 +22,7 @@ use crate::input::frame::{
 };
 use crate::input::sniff::{self, Container};
 use crate::model::{Nanos, Record, RecordId};
-use crate::parse::{
-    JsonParser, Malformed, MalformedKind, Obj, Outcome, normalize_object, normalize_top,
-};
+use crate::parse::{JsonParser, Malformed, MalformedKind, Outcome, normalize_row, normalize_top};
 use crate::progress::Progress;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use memmap2::Mmap;
@@ -433,7 +431,7 @@ impl Worker {
                     pairs.clear();
                     let header = batch.header.iter().map(String::as_str);
                     pairs.extend(header.zip(batch.cells(cells.clone())));
-                    let o = normalize_object(Obj::Flat(&pairs), &mut self.parser);
+                    let o = normalize_row(&pairs, &batch.header, &mut self.parser);
                     p.outcome(row.line, o, self.max_examples);
                 }
             }

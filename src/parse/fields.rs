@@ -562,6 +562,29 @@ pub fn parse_ps_hashtable(s: &str) -> Option<Vec<(&str, &str)>> {
     )
 }
 
+/// The PowerShell hashtable texts of `s` joined with `|`, each as [`parse_ps_hashtable`]
+/// reads it: bitpusher2k's `_Processed.csv` joins the `OperationProperties` objects so
+/// (`@{Name=MailAccessType; Value=Bind}|@{Name=IsThrottled; Value=True}`). A `|` is a join
+/// only between a `}` and a `@{` (white space around it allowed), so a value holding a `|`
+/// stays whole. Text with no join is one part. See: ../shared/samples/SOURCES.md.
+pub fn split_ps_hashtables(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let mut from = 0;
+        while let Some(i) = r[from..].find('|') {
+            let at = from + i;
+            if r[..at].trim_end().ends_with('}') && r[at + 1..].trim_start().starts_with("@{") {
+                rest = Some(&r[at + 1..]);
+                return Some(&r[..at]);
+            }
+            from = at + 1;
+        }
+        rest = None;
+        Some(r)
+    })
+}
+
 /// Parses Search-MailboxAuditLog's `Name:Value Name:Value` OperationProperties text.
 pub fn parse_name_value_text(s: &str) -> Vec<(&str, &str)> {
     s.split_whitespace()
@@ -702,6 +725,22 @@ mod tests {
         proptest::proptest!(|(t in proptest::num::i64::ANY)| {
             proptest::prop_assert_eq!(format_time(t), reference(t));
         });
+    }
+
+    #[test]
+    fn ps_hashtables_split_at_joins_only() {
+        let parts = |s| split_ps_hashtables(s).collect::<Vec<_>>();
+        assert_eq!(
+            parts("@{Name=A; Value=Bind}|@{Name=B; Value=True}"),
+            ["@{Name=A; Value=Bind}", "@{Name=B; Value=True}"]
+        );
+        assert_eq!(
+            parts("@{a=1} | @{b=2}|@{c=3}"),
+            ["@{a=1} ", " @{b=2}", "@{c=3}"]
+        );
+        assert_eq!(parts("@{Name=A; Value=x|y}"), ["@{Name=A; Value=x|y}"]);
+        assert_eq!(parts("@{a=1}|b"), ["@{a=1}|b"]);
+        assert_eq!(parts(""), [""]);
     }
 
     #[test]

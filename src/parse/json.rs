@@ -10,7 +10,8 @@ use std::fmt;
 pub enum MalformedKind {
     /// Not valid JSON (syntax).
     InvalidJson,
-    /// The JSON ends early: a line cut mid-record, or AuditData cut at Excel's 32,767 characters.
+    /// The JSON ends early: a line cut mid-record, or AuditData cut at Excel's 32,767 characters;
+    /// or the AuditData is missing: a CSV row cut before its AuditData cell, an empty AuditData.
     Truncated,
     /// Bytes that are not UTF-8.
     InvalidUtf8,
@@ -18,7 +19,8 @@ pub enum MalformedKind {
     NulBytes,
     /// A record longer than the limit.
     TooLong,
-    /// PowerShell-stringified fields (`System.Object[]`): the message ids are lost.
+    /// PowerShell-stringified fields (`System.Object[]`): the message ids, the access type or
+    /// a sync's folder are lost.
     LossyPowershell,
     /// No time field at all.
     NoTime,

@@ -377,26 +377,41 @@ impl KeyTable {
 
 static KEY_TABLE: std::sync::LazyLock<KeyTable> = std::sync::LazyLock::new(KeyTable::build);
 
-fn put<'a>(slot: &mut Option<(u8, Field<'a>)>, prio: u8, v: Field<'a>) {
-    if matches!(v, Field::Null) {
-        return;
-    }
-    if slot.is_none_or(|(p, _)| prio < p) {
-        *slot = Some((prio, v));
+/// Stores `v`, the value of a key of priority `prio` for `slot`, in `slot_value`. A null and
+/// an empty or blank string are absent values, as an empty CSV cell is: another spelling of
+/// the field (`ClientIP` beside an empty `Client_IPAddress`, a Sentinel row), or the
+/// wrapper's, is read instead, in JSON as in CSV. Except in AuditData: an empty one is a
+/// record whose content is missing (see `normalize_slots`), kept below any other spelling.
+#[inline]
+fn put<'a>(slot_value: &mut Option<(u8, Field<'a>)>, slot: Slot, prio: u8, v: Field<'a>) {
+    let prio = match v {
+        Field::Null => return,
+        // `trim_ws` looks at the first and last bytes of most strings only.
+        Field::Str(s) if s.trim_ws().is_empty() => match slot {
+            Slot::nested => u8::MAX,
+            _ => return,
+        },
+        _ => prio,
+    };
+    if slot_value.is_none_or(|(p, _)| prio < p) {
+        *slot_value = Some((prio, v));
     }
 }
 
 fn scan(obj: Obj<'_>) -> Slots<'_> {
     let table = &*KEY_TABLE;
     let mut s = Slots::default();
-    let mut on = |(slot, prio), v| put(s.slot_mut(slot), prio, v);
+    let mut on = |(slot, prio), v| put(s.slot_mut(slot), slot, prio, v);
     match obj {
         Obj::Tape(o) => o.visit_known(|k| table.find(k.trim_ws()), on),
-        Obj::Flat(_) => obj.visit(|k, v| {
-            if let Some(found) = table.find(k) {
-                on(found, v)
+        // Empty cells too (`Obj::visit` leaves them out): `put` tells them apart.
+        Obj::Flat(pairs) => {
+            for &(k, v) in pairs {
+                if let Some(found) = table.find(k.trim_ws()) {
+                    on(found, Field::Str(v))
+                }
             }
-        }),
+        }
     }
     s
 }
@@ -455,10 +470,49 @@ pub fn normalize_object(obj: Obj<'_>, parser: &mut JsonParser) -> Outcome {
     normalize_slots(scan(obj), parser)
 }
 
+/// Parses one CSV row: `pairs` are its cells with the names `header` gives them. A row with
+/// fewer cells than its header was cut (a line cut mid-record; the `csv` crate and
+/// [`frame_csv`](crate::input::frame::frame_csv) split rows without looking at their length):
+/// when AuditData is among the cells it lacks, the record is `truncated`, not read from the
+/// wrapper's columns alone. A row that lacks only other cells is read: Excel leaves out the
+/// empty cells at the end of a row (the `AssociatedAdminUnits` columns of a Purview export).
+pub fn normalize_row(
+    pairs: &[(&str, &str)],
+    header: &[String],
+    parser: &mut JsonParser,
+) -> Outcome {
+    let lacks = header.get(pairs.len()..).unwrap_or_default();
+    let is_audit_data = |h: &&String| {
+        KEY_TABLE
+            .find(h.trim_ws())
+            .is_some_and(|(slot, _)| slot == Slot::nested)
+    };
+    if let Some(name) = lacks.iter().find(is_audit_data) {
+        return Outcome::Malformed(Malformed::new(
+            MalformedKind::Truncated,
+            format!(
+                "the row ends after {} of the header's {} cells, before {}: the line was cut",
+                pairs.len(),
+                header.len(),
+                name.trim_ws()
+            ),
+        ));
+    }
+    normalize_object(Obj::Flat(pairs), parser)
+}
+
 fn normalize_slots(wrapper: Slots<'_>, parser: &mut JsonParser) -> Outcome {
     match val(wrapper.nested) {
         Some(Field::Obj(inner)) => build(scan(inner), Some(&wrapper), parser),
-        Some(Field::Str(text)) if !text.trim_ws().is_empty() => {
+        // An export wrapper (CSV row or JSON) with an empty AuditData: the record itself is
+        // missing. Its Operation column may say MailItemsAccessed, but without the AuditData
+        // there is no access type, client, session nor message id: reading the wrapper alone
+        // would give an access of unknown type that looks whole.
+        Some(Field::Str(text)) if text.trim_ws().is_empty() => Outcome::Malformed(Malformed::new(
+            MalformedKind::Truncated,
+            "AuditData is empty: the record's content is missing",
+        )),
+        Some(Field::Str(text)) => {
             let res = parser.parse_str(text, |root, p| match root {
                 Field::Obj(inner) => build(scan(inner), Some(&wrapper), p),
                 Field::Str(again) => {
@@ -645,9 +699,14 @@ fn lossy(what: &str, sample: &str) -> Malformed {
     if shown.len() < sample.len() {
         shown.push_str("...");
     }
+    let lost = match what {
+        "OperationProperties" => "the access type and throttling are lost",
+        "Item" => "the synced folder is lost",
+        _ => "the message ids are lost",
+    };
     Malformed::new(
         MalformedKind::LossyPowershell,
-        format!("{what} is PowerShell text ('{shown}'): the message ids are lost"),
+        format!("{what} is PowerShell text ('{shown}'): {lost}"),
     )
 }
 
@@ -860,7 +919,8 @@ fn logon_type_of(f: Field<'_>) -> Option<u8> {
 
 /// Visits the `(Name, Value)` pairs of `OperationProperties` in any of its forms: an array of
 /// objects (either key order), a JSON string of that array (Sentinel), `@{Value=..; Name=..}`
-/// strings (Defender), or `Name:Value` text (Search-MailboxAuditLog).
+/// strings (Defender; joined with `|` by bitpusher2k's `_Processed.csv`), or `Name:Value`
+/// text (Search-MailboxAuditLog).
 fn visit_properties(
     f: Field<'_>,
     parser: &mut JsonParser,
@@ -884,7 +944,7 @@ fn visit_properties(
                             on(&n.text_or_empty(), &v.text_or_empty());
                         }
                     }
-                    Field::Str(s) => visit_property_text(s, on),
+                    Field::Str(s) => visit_property_text(s, on)?,
                     _ => {}
                 }
             }
@@ -893,25 +953,32 @@ fn visit_properties(
         Field::Str(s) if s.trim_start().starts_with('[') => parser
             .parse_str(s, |root, p| visit_properties(root, p, on))
             .map_err(|m| m.context("OperationProperties"))?,
-        Field::Str(s) => {
-            visit_property_text(s, on);
-            Ok(())
-        }
+        Field::Str(s) => visit_property_text(s, on),
         _ => Ok(()),
     }
 }
 
-fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) {
-    if let Some(pairs) = parse_ps_hashtable(s) {
-        let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k));
-        if let (Some((_, n)), Some((_, v))) = (get("Name"), get("Value")) {
-            on(n, v);
+/// Visits the pairs of `OperationProperties` text; PowerShell's `System.Object[]` (an
+/// `-AuditDataOnly` record through `Export-Csv`) is `lossy-powershell`: a sync would pass
+/// for an access of unknown type.
+fn visit_property_text(s: &str, on: &mut dyn FnMut(&str, &str)) -> Result<(), Malformed> {
+    if is_lossy_powershell(s) {
+        return Err(lossy("OperationProperties", s));
+    }
+    if s.trim_start().starts_with("@{") {
+        // Defender's `@{Value=Bind; Name=MailAccessType}`, or several joined with `|`.
+        for pairs in split_ps_hashtables(s).filter_map(parse_ps_hashtable) {
+            let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k));
+            if let (Some((_, n)), Some((_, v))) = (get("Name"), get("Value")) {
+                on(n, v);
+            }
         }
     } else {
         for (n, v) in parse_name_value_text(s) {
             on(n, v);
         }
     }
+    Ok(())
 }
 
 fn collect_folders(
@@ -1061,11 +1128,17 @@ fn parent_folder(item: Field<'_>, parser: &mut JsonParser) -> Result<Option<Fold
                     items: Vec::new(),
                 })
             }
+            Some(Field::Str(s)) if is_lossy_powershell(s) => return Err(lossy("Item", s)),
             _ => None,
         }),
         Field::Str(s) if s.trim_start().starts_with('{') => parser
             .parse_str(s, parent_folder)
             .map_err(|m| m.context("Item"))?,
+        // PowerShell's text for the object (`@{Id=LgAA; ParentFolder=}`: the folder, an
+        // object inside it, comes out empty) or for an array: the folder is lost.
+        Field::Str(s) if is_lossy_powershell(s) || s.trim_start().starts_with("@{") => {
+            Err(lossy("Item", s))
+        }
         _ => Ok(None),
     }
 }
@@ -1234,6 +1307,42 @@ mod tests {
             for n in [i, small] {
                 proptest::prop_assert_eq!(logon_type_of(Field::Int(n)), parse_logon_type(&n.to_string()));
             }
+        }
+    }
+
+    /// `OperationProperties` in each of its forms gives the access type and the throttling:
+    /// the shapes of ../shared/samples/SOURCES.md, "OperationProperties", among them the
+    /// `@{...}` texts joined with `|` of bitpusher2k's `_Processed.csv`.
+    #[test]
+    fn operation_properties_in_every_form() {
+        let forms = [
+            serde_json::json!([{"Value": "Bind", "Name": "MailAccessType"}, {"Name": "IsThrottled", "Value": "True"}]),
+            serde_json::json!(
+                r#"[{"Name":"MailAccessType","Value":"Bind"},{"Name":"IsThrottled","Value":"True"}]"#
+            ),
+            serde_json::json!([
+                "@{Value=Bind; Name=MailAccessType}",
+                "@{Value=True; Name=IsThrottled}"
+            ]),
+            serde_json::json!("MailAccessType:Bind IsThrottled:True"),
+            serde_json::json!("@{Name=MailAccessType; Value=Bind}|@{Name=IsThrottled; Value=True}"),
+            serde_json::json!(
+                "@{Name=MailAccessType; Value=Bind} | @{Value=True; Name=IsThrottled}"
+            ),
+        ];
+        for props in forms {
+            let mut v = bind(
+                "p",
+                "2024-05-01T10:00:00",
+                "1.2.3.4",
+                "s",
+                "\\Inbox",
+                &["<m@x>"],
+            );
+            v["OperationProperties"] = props.clone();
+            let r = record(&v);
+            let m = r.mail.as_deref().unwrap();
+            assert_eq!((m.access, m.throttled), (AccessType::Bind, true), "{props}");
         }
     }
 

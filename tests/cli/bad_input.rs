@@ -762,3 +762,147 @@ fn strict_on_an_unreadable_file_exits_1() {
         "expected exit 1 naming {p}; got\n{run}"
     );
 }
+
+/// A Purview CSV row cut before its AuditData cell (the export or a copy broke off after the
+/// UserId column), in the middle of a file and at its end, and a row whose AuditData cell is
+/// empty: each is `truncated` on its line, not a MailItemsAccessed record of unknown access
+/// read from the wrapper's columns. A row that lacks only the trailing
+/// `AssociatedAdminUnits` cells (Excel leaves empty cells at a row's end out) is read.
+/// The Extractor-Suite JSONL wrapper with an empty AuditData string is reported the same way.
+#[test]
+fn rows_and_wrappers_without_their_audit_data_are_truncated() {
+    let dir = tempdir();
+    let header = "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames";
+    let wrapper = |i: u32| {
+        format!(
+            "00000000-0000-4000-8000-{i:012},5/21/2024 10:00:00 AM,50,MailItemsAccessed,a@x.com"
+        )
+    };
+    let row = |i: u32| format!("{},\"{}\",,", wrapper(i), good(i).replace('"', "\"\""));
+    let lines = [
+        header.to_string(),                                             // 1
+        row(0),                                                         // 2
+        wrapper(1),                                                     // 3: cut before AuditData
+        format!("{},\"\",,", wrapper(2)),                               // 4: AuditData empty
+        format!("{},\"{}\"", wrapper(3), good(3).replace('"', "\"\"")), // 5: Excel's short row
+        format!("{},,", wrapper(4)),                                    // 6: AuditData empty
+        row(5),                                                         // 7
+        wrapper(6),                                                     // 8: the last, cut
+    ];
+    let text = lines.join("\r\n");
+    let ing = one_file(dir.path(), "cut.csv", text.as_bytes());
+    check(
+        "Purview rows without their AuditData",
+        &ing,
+        3,
+        &[
+            (3, "truncated"),
+            (4, "truncated"),
+            (6, "truncated"),
+            (8, "truncated"),
+        ],
+    );
+    let whys: Vec<&str> = ing.malformed_examples.iter().map(|m| &*m.why).collect();
+    assert!(
+        whys[0].contains("5 of the header's 8 cells, before AuditData"),
+        "{whys:?}"
+    );
+    assert!(whys[1].contains("AuditData is empty"), "{whys:?}");
+
+    // Extractor-Suite JSONL: the wrapper's AuditData is a JSON string, here empty or blank.
+    let mut jsonl = String::new();
+    for (i, audit) in [
+        (0, good(0)),
+        (1, String::new()),
+        (2, " ".into()),
+        (3, good(3)),
+    ] {
+        let w = json!({
+            "RecordType": "ExchangeItemAggregated",
+            "CreationDate": "2024-05-21T10:00:00",
+            "UserIds": "a@x.com",
+            "Operations": "MailItemsAccessed",
+            "AuditData": audit,
+            "Identity": format!("00000000-0000-4000-8000-{i:012}"),
+        });
+        jsonl += &(compact(&w) + "\n");
+    }
+    let ing = one_file(dir.path(), "wrappers.jsonl", jsonl.as_bytes());
+    check(
+        "JSONL wrappers with an empty AuditData",
+        &ing,
+        2,
+        &[(2, "truncated"), (3, "truncated")],
+    );
+    assert!(ing.malformed_examples[0].why.contains("AuditData is empty"));
+}
+
+/// Extractor-Suite `-AuditDataOnly` through `Export-Csv`: PowerShell writes the nested
+/// values as text, `System.Object[]` for OperationProperties and `@{Id=...; ParentFolder=}`
+/// for a sync's Item (the folder inside it comes out empty). Such a record is
+/// `lossy-powershell`, not a MailItemsAccessed record of unknown access (a sync vanishing
+/// among them); so is the same record as a JSON line. Text that keeps its values (a
+/// `@{Name=...; Value=...}` property, JSON in a cell) is read.
+#[test]
+fn powershell_text_in_operation_properties_or_item_is_lossy() {
+    let dir = tempdir();
+    let sync_props = r#"[{"Name":"MailAccessType","Value":"Sync"}]"#;
+    let item = r#"{"Id":"LgAA","ParentFolder":{"Id":"LgAB","Path":"\\Inbox"}}"#;
+    let rows = [
+        ("System.Object[]", "@{Id=LgAA; ParentFolder=}"), // 2
+        (
+            "@{Name=MailAccessType; Value=Sync}",
+            "@{Id=LgAA; ParentFolder=}",
+        ), // 3
+        (
+            sync_props,
+            r#"{"Id":"LgAA","ParentFolder":"System.Object[]"}"#,
+        ), // 4
+        (sync_props, item),                               // 5: good
+        ("@{Name=MailAccessType; Value=Sync}", item),     // 6: good
+        ("System.Object[]", ""),                          // 7
+    ];
+    let mut csv = String::from(
+        "CreationTime,Id,Operation,UserId,MailboxOwnerUPN,ClientIPAddress,OperationProperties,Item,OperationCount\r\n",
+    );
+    for (i, (props, item)) in rows.iter().enumerate() {
+        csv += &format!(
+            "2024-05-01T10:00:00,ps{i},MailItemsAccessed,a@x.com,a@x.com,1.2.3.4,\"{}\",\"{}\",1\r\n",
+            props.replace('"', "\"\""),
+            item.replace('"', "\"\"")
+        );
+    }
+    let ing = one_file(dir.path(), "auditdataonly.csv", csv.as_bytes());
+    let lossy = [
+        (2, "lossy-powershell"),
+        (3, "lossy-powershell"),
+        (4, "lossy-powershell"),
+        (7, "lossy-powershell"),
+    ];
+    check("-AuditDataOnly CSV", &ing, 2, &lossy);
+    assert!(ing.records.iter().all(|r| {
+        let m = r.mail.as_deref().expect("MailItemsAccessed");
+        m.access == mailscope::model::AccessType::Sync && m.synced_folder.is_some()
+    }));
+    let whys: Vec<&str> = ing.malformed_examples.iter().map(|m| &*m.why).collect();
+    assert!(whys[0].contains("OperationProperties"), "{whys:?}");
+    assert!(whys[1].contains("Item"), "{whys:?}");
+
+    // The same records as JSON lines (props and Item as JSON where the CSV has JSON text).
+    let value = |t: &str| serde_json::from_str(t).unwrap_or_else(|_| json!(t));
+    let mut ndjson = String::new();
+    for (i, (props, item)) in rows.iter().enumerate() {
+        let mut r = bind_auditdata();
+        let r = r.as_object_mut().expect("object");
+        r.remove("Folders");
+        r.insert("Id".into(), json!(format!("ps{i}")));
+        r.insert("OperationProperties".into(), value(props));
+        if !item.is_empty() {
+            r.insert("Item".into(), value(item));
+        }
+        ndjson += &(compact(&json!(r)) + "\n");
+    }
+    let ing = one_file(dir.path(), "auditdataonly.ndjson", ndjson.as_bytes());
+    let lossy = lossy.map(|(l, k)| (l - 1, k));
+    check("-AuditDataOnly JSON lines", &ing, 2, &lossy);
+}

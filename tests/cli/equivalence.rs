@@ -598,3 +598,42 @@ fn the_records_normalize_as_their_samples_do() {
     );
     assert_eq!(no_id[0].user, "someone@example.com");
 }
+
+/// A Sentinel `OfficeActivity` row holds every column of the table, most of them empty:
+/// `Client_IPAddress` empty (or blank) beside `ClientIP`, `UserId_` and `SessionId` empty.
+/// An empty or blank JSON string is an absent value, as an empty CSV cell is: the row gives
+/// the same record from a JSON line as from a CSV row, with the client IP `ClientIP` holds.
+#[test]
+fn empty_json_strings_are_absent_values_as_empty_csv_cells_are() {
+    let dir = tempdir();
+    let mut row: Value =
+        serde_json::from_str(&sample_text("a-bind-sentinel-officeactivity-otrf.json"))
+            .expect("JSON");
+    for (blank, key) in [("", "Client_IPAddress"), (" ", "ClientIPAddress")] {
+        row[key] = json!(blank);
+    }
+    row["ClientIP"] = json!("5.6.7.8");
+    row["UserId_"] = json!("");
+    row["SessionId"] = json!("");
+    let obj = row.as_object().expect("object");
+    let cell = |v: &Value| match v {
+        Value::String(s) => q(s),
+        other => q(&compact(other)),
+    };
+    let header: Vec<String> = obj.keys().map(|k| q(k)).collect();
+    let cells: Vec<String> = obj.values().map(cell).collect();
+    let csv = format!("{}\r\n{}\r\n", header.join(","), cells.join(","));
+    let from_json = ingest_file(&write(dir.path(), "row.json", compact(&row).as_bytes()));
+    let from_csv = ingest_file(&write(dir.path(), "row.csv", csv.as_bytes()));
+    for ing in [&from_json, &from_csv] {
+        assert_eq!(ing.records.len(), 1, "{}", describe(ing));
+    }
+    let ip = |ing: &Ingested| {
+        ing.records[0]
+            .mail
+            .as_deref()
+            .map(|m| m.client_ip.to_string())
+    };
+    assert_eq!(ip(&from_json).as_deref(), Some("5.6.7.8"));
+    assert_eq!(from_json.records, from_csv.records);
+}
