@@ -762,3 +762,26 @@ fn strict_on_an_unreadable_file_exits_1() {
         "expected exit 1 naming {p}; got\n{run}"
     );
 }
+
+/// A file of tests/fixtures/framing, read as a user would read it.
+fn framing_fixture(name: &str) -> Ingested {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/framing");
+    ingest_file(&dir.join(name))
+}
+
+/// Regression: in a pretty-printed JSON array, a record cut mid-string (line 36, then the
+/// next export's `[` appended) is truncated at its line, and the three records after it are
+/// read. Before, the cut string ran on past the newline and hid them.
+#[test]
+fn json_record_cut_mid_string_hides_nothing_after_it() {
+    let ing = framing_fixture("trunc_mid.json");
+    check("trunc_mid.json", &ing, 4, &[(36, "truncated")]);
+}
+
+/// Regression: a `null` element in a one-line array is one `not-a-record`; the records
+/// after it are read (before, the rest of the line was one invalid-json value).
+#[test]
+fn json_array_element_that_is_not_an_object() {
+    let ing = framing_fixture("nullarr.json");
+    check("nullarr.json", &ing, 3, &[(1, "not-a-record")]);
+}
