@@ -609,8 +609,6 @@ impl RowBatch {
 pub struct CsvFraming {
     /// The file may start with a `#TYPE` line (a PowerShell export).
     pub type_line: bool,
-    /// The file ends its lines with CRLF.
-    pub crlf: bool,
     /// The most rows in one batch.
     pub batch_rows: usize,
     /// The record limit, line end included.
@@ -626,9 +624,8 @@ pub const BATCH_BYTES: usize = 4 << 20;
 /// into a buffer from `buffer` (so that a consumer can hand it back).
 /// Quoted cells may span lines (Purview's AuditData does); rows keep the line they start on.
 /// The records are split by [`Records`](super::csv_records::Records), as the `csv` crate
-/// splits them, line numbers included; `crlf`: the file ends its lines with CRLF, for which
-/// that count puts every record after the first one line early (the `\n` at the end of a
-/// line is counted with the next record), so one is added. A record longer than
+/// splits them; each keeps the line its first byte is on, whatever the line ends (LF, CRLF,
+/// both) and blank lines before it. A record longer than
 /// `max_record` bytes (its line end included) becomes a malformed row without being held
 /// (a quote left open can make the rest of the file one record); one that stands where the
 /// header would is such a row, and the header is the record after it.
@@ -641,7 +638,6 @@ pub fn frame_csv(
 ) -> io::Result<()> {
     let CsvFraming {
         type_line,
-        crlf,
         batch_rows,
         max_record,
     } = *framing;
@@ -650,7 +646,6 @@ pub fn frame_csv(
     let mut header: Option<std::sync::Arc<Vec<String>>> = None;
     let mut skipped_type = !type_line;
     let mut rows = Vec::new();
-    let mut first = true;
     let mut batch = |out: &mut Vec<u8>, ends: &mut Vec<usize>, rows: &mut Vec<Row>, header| {
         let mut next = buffer();
         next.clear();
@@ -679,12 +674,7 @@ pub fn frame_csv(
                 return Err(e);
             }
         };
-        let line = if crlf && !first {
-            record.line + 1
-        } else {
-            record.line
-        };
-        first = false;
+        let line = record.line;
         let cells = match record.too_long {
             Some(len) => Err(crate::parse::Malformed::too_long(len, max_record)),
             None if header.is_none() => {
@@ -987,7 +977,6 @@ mod tests {
         };
         let framing = CsvFraming {
             type_line: false,
-            crlf: false,
             batch_rows: 4096,
             max_record: usize::MAX,
         };

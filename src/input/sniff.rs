@@ -57,11 +57,6 @@ fn first_line(b: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// True when the first line ends with CRLF (Purview and Export-Csv files do).
-pub fn first_line_ends_crlf(head: &[u8]) -> bool {
-    memchr::memchr(b'\n', head).is_some_and(|i| i > 0 && head[i - 1] == b'\r')
-}
-
 /// Splits a CSV header line into trimmed column names.
 pub fn header_columns(line: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(line);

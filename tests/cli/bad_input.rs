@@ -827,3 +827,19 @@ fn ndjson_with_a_first_line_past_the_sniffing_window() {
         assert_eq!(ing.files[0].container, "ndjson", "{name}");
     }
 }
+
+/// Regression: a CSV row is reported on the line it starts on after blank lines, and with
+/// LF, CRLF or both mixed (an LF header and CRLF rows, or the other way round). Before, the
+/// line was the `csv` crate's count, which leaves out blank lines and, after a CRLF, the LF.
+#[test]
+fn csv_rows_keep_their_line_after_blank_lines_and_mixed_line_ends() {
+    for (name, line) in [
+        ("blank_lf.csv", 5),
+        ("blank_crlf.csv", 5),
+        ("mixed1.csv", 4),
+        ("mixed2.csv", 4),
+    ] {
+        let ing = framing_fixture(name);
+        check(name, &ing, 2, &[(line, "invalid-json")]);
+    }
+}
