@@ -170,8 +170,9 @@ fn ids_kept(outcomes: Vec<Outcome>, ids: MessageIds) -> Vec<Outcome> {
 }
 
 /// The records the `csv` crate reads from `data` with mailscope's settings (no header row,
-/// rows of any length), with the line `position()` gives before each and the record's
-/// length (its bytes from the first, after the line ends and byte-order mark before it, to
+/// rows of any length), with the line of the record's first byte (counted here: the line
+/// `position()` gives before a record counts neither the blank lines before it nor, after
+/// a CRLF, the `\n`) and the record's length (its bytes from the first, after the line ends and byte-order mark before it, to
 /// its line end included, from the positions before and after it): what
 /// [`Records`](crate::input::csv_records::Records) must give. Reading stops at the first
 /// error (there is none with these settings on bytes in memory).
@@ -183,7 +184,6 @@ pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, usize, Vec<Vec<u8>>)> {
     let mut rec = csv::ByteRecord::new();
     let mut got = Vec::new();
     loop {
-        let line = rdr.position().line();
         let mut start = rdr.position().byte() as usize;
         if start == 0 && data.starts_with(b"\xef\xbb\xbf") {
             start = 3;
@@ -194,6 +194,7 @@ pub fn csv_crate_records(data: &[u8]) -> Vec<(u64, usize, Vec<Vec<u8>>)> {
                 while matches!(data.get(start), Some(b'\r' | b'\n')) && start < end {
                     start += 1;
                 }
+                let line = 1 + memchr::memchr_iter(b'\n', &data[..start]).count() as u64;
                 got.push((line, end - start, rec.iter().map(<[u8]>::to_vec).collect()));
             }
             Ok(false) | Err(_) => return got,
@@ -256,13 +257,12 @@ pub fn csv_records_match_the_csv_crate(data: &[u8], piece: usize, max: usize) {
 /// the `#TYPE` line and the header with its line and the crate's cells, or says it is not
 /// UTF-8 or longer than the record limit, whatever the batches. Run without a limit and
 /// with a small one (from `batch`).
-pub fn csv_rows_are_total(data: &[u8], type_line: bool, crlf: bool, batch: usize) {
+pub fn csv_rows_are_total(data: &[u8], type_line: bool, batch: usize) {
     let batch = batch.max(1);
     for max_record in [usize::MAX, 2 + 5 * batch] {
         csv_records_match_the_csv_crate(data, batch, max_record);
         let framing = CsvFraming {
             type_line,
-            crlf,
             batch_rows: batch,
             max_record,
         };
@@ -325,12 +325,7 @@ fn framed_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
 fn csv_crate_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
     let mut want = Vec::new();
     let (mut header, mut type_line) = (false, framing.type_line);
-    for (i, (line, len, cells)) in csv_crate_records(data).into_iter().enumerate() {
-        let line = if framing.crlf && i > 0 {
-            line + 1
-        } else {
-            line
-        };
+    for (line, len, cells) in csv_crate_records(data) {
         let too_long = len > framing.max_record;
         let is_type = type_line && cells.first().is_some_and(|c| c.starts_with(b"#TYPE"));
         type_line = false;

@@ -461,10 +461,9 @@ impl Producer<'_> {
         !self.stop.load(Ordering::Relaxed) && self.tx.send(w).is_ok()
     }
 
-    fn csv_framing(&self, type_line: bool, crlf: bool) -> CsvFraming {
+    fn csv_framing(&self, type_line: bool) -> CsvFraming {
         CsvFraming {
             type_line,
-            crlf,
             batch_rows: BATCH_ROWS,
             max_record: self.opts.max_record,
         }
@@ -601,7 +600,7 @@ impl Producer<'_> {
                 let mut reader = MappedReader::new(data, file_map, &mut on_read);
                 let res = frame_csv(
                     &mut reader,
-                    &self.csv_framing(type_line, sniff::first_line_ends_crlf(head)),
+                    &self.csv_framing(type_line),
                     &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
@@ -656,7 +655,6 @@ impl Producer<'_> {
         let container = sniff::sniff_container(&head);
         report.container = container.as_str().to_string();
         report.shape = shape_of(&container, &head);
-        let crlf = sniff::first_line_ends_crlf(&head);
         let mut r = r;
         let mut seq = 0;
         let mut last = 0u64;
@@ -710,7 +708,7 @@ impl Producer<'_> {
             Container::Csv { type_line } => {
                 let res = frame_csv(
                     &mut r,
-                    &self.csv_framing(type_line, crlf),
+                    &self.csv_framing(type_line),
                     &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {

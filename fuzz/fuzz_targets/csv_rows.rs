@@ -8,10 +8,7 @@ fuzz_target!(|input: &[u8]| {
     let Some((&knobs, data)) = input.split_first() else {
         return;
     };
-    mailscope::check::csv_rows_are_total(
-        data,
-        knobs & 1 == 1,
-        knobs & 2 == 2,
-        1 + (knobs >> 2) as usize,
-    );
+    // Bit 1 of the knobs once said the file ended its lines with CRLF; lines no longer
+    // depend on it. The batch size keeps its bits, so the corpus keeps its meaning.
+    mailscope::check::csv_rows_are_total(data, knobs & 1 == 1, 1 + (knobs >> 2) as usize);
 });

@@ -288,8 +288,14 @@ enum Mode {
     Outside,
     /// Inside an object (or other value) that started with `{`.
     Value,
-    /// Bytes that cannot start a value: kept to the end of the line and reported.
+    /// Bytes that cannot start a value: kept to the end of the line and reported. Inside an
+    /// array (a `null`, a number, a string element) they end at the element's end instead:
+    /// a comma or `]` outside a string.
     Junk,
+    /// The rest of a value cut by a raw newline inside one of its strings (which valid JSON
+    /// never holds): skipped up to the next line that starts a value no deeper than the cut
+    /// one started (its first byte `{` or `[`, indented no more), where framing resumes.
+    Tail,
 }
 
 /// Frames JSON documents: arrays of records (the Management API blob, Extractor-Suite JSON,
@@ -299,6 +305,13 @@ enum Mode {
 pub struct JsonFramer {
     mode: Mode,
     depth: u32,
+    /// Arrays open around the current place, outside values (elements end at a comma).
+    arrays: u32,
+    /// White space (BOMs not counted) since the start of the line, while only that was seen
+    /// on it; `None` after anything else.
+    indent: Option<usize>,
+    /// The indent of the line the current value started on, when it started first on it.
+    value_indent: usize,
     strings: StrState,
     line: u64,
     value_line: u64,
@@ -316,6 +329,9 @@ impl JsonFramer {
         JsonFramer {
             mode: Mode::Outside,
             depth: 0,
+            arrays: 0,
+            indent: Some(0),
+            value_indent: 0,
             strings: StrState::default(),
             line: 1,
             value_line: 1,
@@ -362,9 +378,31 @@ impl JsonFramer {
         }
     }
 
+    /// Ends the current value at a newline at `bytes[i]`, its bytes from `seg` kept: a CR
+    /// before the newline is not part of the value, even when the two arrived in different
+    /// pieces of the stream. The newline itself is left to the caller.
+    fn end_at_newline(
+        &mut self,
+        bytes: &[u8],
+        seg: usize,
+        i: usize,
+        emit: &mut dyn FnMut(ValueBatch),
+    ) {
+        self.keep(&bytes[seg..i]);
+        if self.value_len > 0 && self.last_byte == b'\r' {
+            if self.batch.data.len() - self.value_start == self.value_len {
+                self.batch.data.pop();
+            }
+            self.value_len -= 1;
+        }
+        self.end_value(emit);
+    }
+
     fn begin_value(&mut self, mode: Mode) {
         self.mode = mode;
         self.depth = 0;
+        // A value that does not start a line starts deeper than any line's indent.
+        self.value_indent = self.indent.unwrap_or(usize::MAX);
         self.strings = StrState::default();
         self.value_line = self.line;
         self.value_len = 0;
@@ -381,8 +419,21 @@ impl JsonFramer {
             match self.mode {
                 Mode::Outside => {
                     match b {
-                        b'\n' => self.line += 1,
-                        b' ' | b'\t' | b'\r' | b',' | b'[' | b']' | 0xEF | 0xBB | 0xBF => {}
+                        b'\n' => {
+                            self.line += 1;
+                            self.indent = Some(0);
+                        }
+                        b' ' | b'\t' | b'\r' => self.indent = self.indent.map(|n| n + 1),
+                        0xEF | 0xBB | 0xBF => {}
+                        b',' => self.indent = None,
+                        b'[' => {
+                            self.arrays += 1;
+                            self.indent = None;
+                        }
+                        b']' => {
+                            self.arrays = self.arrays.saturating_sub(1);
+                            self.indent = None;
+                        }
                         b'{' => {
                             self.begin_value(Mode::Value);
                             seg = i;
@@ -397,10 +448,14 @@ impl JsonFramer {
                     i += 1;
                 }
                 Mode::Value => {
+                    if b == b'\n' && self.strings.in_string() {
+                        // A raw newline inside a string: the value was cut there. It ends
+                        // at its line; the rest of it is skipped (see `Mode::Tail`).
+                        self.end_at_newline(bytes, seg, i, emit);
+                        self.mode = Mode::Tail;
+                        continue; // the newline is counted in Tail mode
+                    }
                     if self.strings.step(b) {
-                        if b == b'\n' {
-                            self.line += 1;
-                        }
                         i += 1;
                         continue;
                     }
@@ -411,6 +466,7 @@ impl JsonFramer {
                             if self.depth == 0 {
                                 self.keep(&bytes[seg..=i]);
                                 self.end_value(emit);
+                                self.indent = None;
                                 i += 1;
                                 continue;
                             }
@@ -422,24 +478,38 @@ impl JsonFramer {
                 }
                 Mode::Junk => {
                     if b == b'\n' {
-                        self.keep(&bytes[seg..i]);
-                        // A CR before the newline is not part of the value, even when the
-                        // two arrived in different pieces of the stream.
-                        if self.value_len > 0 && self.last_byte == b'\r' {
-                            if self.batch.data.len() - self.value_start == self.value_len {
-                                self.batch.data.pop();
-                            }
-                            self.value_len -= 1;
-                        }
-                        self.end_value(emit);
+                        self.end_at_newline(bytes, seg, i, emit);
                         // the newline itself is counted in Outside mode
                         continue;
+                    }
+                    // An element of an array ends at a comma or `]` outside a string.
+                    if !self.strings.step(b) && self.arrays > 0 && matches!(b, b',' | b']') {
+                        self.keep(&bytes[seg..i]);
+                        self.end_value(emit);
+                        self.indent = None;
+                        continue; // the comma or bracket is read in Outside mode
+                    }
+                    i += 1;
+                }
+                Mode::Tail => {
+                    match b {
+                        b'\n' => {
+                            self.line += 1;
+                            self.indent = Some(0);
+                        }
+                        b' ' | b'\t' | b'\r' => self.indent = self.indent.map(|n| n + 1),
+                        0xEF | 0xBB | 0xBF => {}
+                        b'{' | b'[' if self.indent.is_some_and(|n| n <= self.value_indent) => {
+                            self.mode = Mode::Outside;
+                            continue; // read again in Outside mode
+                        }
+                        _ => self.indent = None,
                     }
                     i += 1;
                 }
             }
         }
-        if self.mode != Mode::Outside {
+        if matches!(self.mode, Mode::Value | Mode::Junk) {
             self.keep(&bytes[seg..]);
         }
     }
@@ -447,7 +517,7 @@ impl JsonFramer {
     /// Ends the stream: an unfinished value is framed as it is (the parser will call it
     /// truncated); the last batch goes to `emit`.
     pub fn finish(&mut self, emit: &mut dyn FnMut(ValueBatch)) {
-        if self.mode != Mode::Outside {
+        if matches!(self.mode, Mode::Value | Mode::Junk) {
             self.end_value(emit);
         }
         if !self.batch.values.is_empty() {
@@ -539,8 +609,6 @@ impl RowBatch {
 pub struct CsvFraming {
     /// The file may start with a `#TYPE` line (a PowerShell export).
     pub type_line: bool,
-    /// The file ends its lines with CRLF.
-    pub crlf: bool,
     /// The most rows in one batch.
     pub batch_rows: usize,
     /// The record limit, line end included.
@@ -556,9 +624,8 @@ pub const BATCH_BYTES: usize = 4 << 20;
 /// into a buffer from `buffer` (so that a consumer can hand it back).
 /// Quoted cells may span lines (Purview's AuditData does); rows keep the line they start on.
 /// The records are split by [`Records`](super::csv_records::Records), as the `csv` crate
-/// splits them, line numbers included; `crlf`: the file ends its lines with CRLF, for which
-/// that count puts every record after the first one line early (the `\n` at the end of a
-/// line is counted with the next record), so one is added. A record longer than
+/// splits them; each keeps the line its first byte is on, whatever the line ends (LF, CRLF,
+/// both) and blank lines before it. A record longer than
 /// `max_record` bytes (its line end included) becomes a malformed row without being held
 /// (a quote left open can make the rest of the file one record); one that stands where the
 /// header would is such a row, and the header is the record after it.
@@ -571,7 +638,6 @@ pub fn frame_csv(
 ) -> io::Result<()> {
     let CsvFraming {
         type_line,
-        crlf,
         batch_rows,
         max_record,
     } = *framing;
@@ -580,7 +646,6 @@ pub fn frame_csv(
     let mut header: Option<std::sync::Arc<Vec<String>>> = None;
     let mut skipped_type = !type_line;
     let mut rows = Vec::new();
-    let mut first = true;
     let mut batch = |out: &mut Vec<u8>, ends: &mut Vec<usize>, rows: &mut Vec<Row>, header| {
         let mut next = buffer();
         next.clear();
@@ -609,12 +674,7 @@ pub fn frame_csv(
                 return Err(e);
             }
         };
-        let line = if crlf && !first {
-            record.line + 1
-        } else {
-            record.line
-        };
-        first = false;
+        let line = record.line;
         let cells = match record.too_long {
             Some(len) => Err(crate::parse::Malformed::too_long(len, max_record)),
             None if header.is_none() => {
@@ -838,6 +898,62 @@ mod tests {
         }
     }
 
+    /// The values of `text` fed in two pieces cut at each byte, all alike, as (line, text).
+    fn framed_at_every_cut(text: &[u8]) -> Vec<(u64, String)> {
+        let as_text = |v: Vec<(u64, Vec<u8>)>| {
+            v.into_iter()
+                .map(|(l, b)| (l, String::from_utf8_lossy(&b).into_owned()))
+                .collect::<Vec<_>>()
+        };
+        let whole = as_text(crate::check::framed(&[text], 1 << 20, 1 << 20));
+        for split in 0..text.len() {
+            let parts: [&[u8]; 2] = [&text[..split], &text[split..]];
+            let got = as_text(crate::check::framed(&parts, 1 << 20, 1 << 20));
+            assert_eq!(got, whole, "split at {split}");
+        }
+        whole
+    }
+
+    /// A record cut inside a string (a raw newline, which valid JSON never holds in one) ends
+    /// at its line; the rest of it, down to the next line that starts a record no deeper
+    /// than it did, is skipped, and the records after it are framed as before: one bad spot
+    /// does not hide the records after it. (Before, the string ran on past the newline and
+    /// swallowed the rest of the file.)
+    #[test]
+    fn a_record_cut_in_a_string_ends_at_its_line() {
+        let text = b"[\n  {\"a\": 1,\n   \"b\": \"cu\r\n      {\"x\": {\"n\": \"y\"}},\n  \"tail\"\n  ],\n  {\"c\": 2}\n]\n{\"d\": \"e\nf\"}\n{\"g\": 3}";
+        assert_eq!(
+            framed_at_every_cut(text),
+            [
+                (2, "{\"a\": 1,\n   \"b\": \"cu".to_string()),
+                (7, "{\"c\": 2}".to_string()),
+                (9, "{\"d\": \"e".to_string()),
+                (11, "{\"g\": 3}".to_string()),
+            ]
+        );
+    }
+
+    /// Elements of an array that are not objects (`null`, numbers, strings) are values of
+    /// their own, each ending at its comma or `]`, so that the parser reports each as
+    /// not a record and the objects after them are read; outside arrays a line that is not
+    /// a value is still one value.
+    #[test]
+    fn elements_that_are_not_objects_end_at_their_comma() {
+        let text = b"[{\"a\":1},null,{\"b\":2}, 12 ,\"s,]\",{\"c\":3}]\nnot json, at all\n";
+        assert_eq!(
+            framed_at_every_cut(text),
+            [
+                (1, "{\"a\":1}".to_string()),
+                (1, "null".to_string()),
+                (1, "{\"b\":2}".to_string()),
+                (1, "12 ".to_string()),
+                (1, "\"s,]\"".to_string()),
+                (1, "{\"c\":3}".to_string()),
+                (2, "not json, at all".to_string()),
+            ]
+        );
+    }
+
     /// A batch ends at [`BATCH_BYTES`] of text as well as at its number of rows, and rows
     /// that are not UTF-8 leave nothing in it: the rows after them keep their own cells.
     #[test]
@@ -861,7 +977,6 @@ mod tests {
         };
         let framing = CsvFraming {
             type_line: false,
-            crlf: false,
             batch_rows: 4096,
             max_record: usize::MAX,
         };

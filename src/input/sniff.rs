@@ -57,11 +57,6 @@ fn first_line(b: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// True when the first line ends with CRLF (Purview and Export-Csv files do).
-pub fn first_line_ends_crlf(head: &[u8]) -> bool {
-    memchr::memchr(b'\n', head).is_some_and(|i| i > 0 && head[i - 1] == b'\r')
-}
-
 /// Splits a CSV header line into trimmed column names.
 pub fn header_columns(line: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(line);
@@ -76,6 +71,83 @@ pub fn header_columns(line: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// How a line holds JSON: from its first byte, as far as the line goes.
+#[derive(Debug, PartialEq, Eq)]
+enum LineShape {
+    /// One whole value (an object or array), nothing but white space after it.
+    Whole,
+    /// A value and more after it on the line: concatenated objects, `},`.
+    More,
+    /// A value still open at the line's end, outside a string.
+    Open,
+    /// A value still open at the line's end, inside a string: a raw newline there, which
+    /// JSON never holds in a string, means the line was cut mid-record.
+    OpenInString,
+}
+
+fn line_shape(line: &[u8]) -> LineShape {
+    let mut strings = super::frame::StrState::default();
+    let (mut depth, mut closed) = (0u32, false);
+    for &c in line {
+        if closed && !c.is_ascii_whitespace() {
+            return LineShape::More;
+        }
+        if strings.step(c) {
+            continue;
+        }
+        match c {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                closed = depth == 0;
+            }
+            _ => {}
+        }
+    }
+    if strings.in_string() {
+        LineShape::OpenInString
+    } else if closed {
+        LineShape::Whole
+    } else {
+        LineShape::Open
+    }
+}
+
+/// NDJSON or a JSON document, for a start `b` (past white space and BOMs) that is `{`,
+/// from its first line alone where it can tell: NDJSON when that line is one whole value;
+/// JSON when a value closes on it and more follows (objects one after another, `},`), or
+/// when it opens an object or array that does not close on it (a pretty-printed object, a
+/// Graph page's `{"@odata.context":...,"value":[`), even if one-line objects follow. Two
+/// exceptions keep an NDJSON file whose first line was cut mid-record NDJSON: a line cut
+/// inside a string (a raw newline there is never JSON), and an open first line followed by
+/// two lines that are each a whole value (which no JSON document has inside an object: two
+/// values there need a comma between them). A first line longer than the sniffing window is
+/// NDJSON (a record on one line), with or without a BOM before it.
+fn objects_container(b: &[u8]) -> Container {
+    let Some(nl) = memchr::memchr(b'\n', b) else {
+        return match line_shape(b) {
+            LineShape::More => Container::Json,
+            _ => Container::Ndjson,
+        };
+    };
+    match line_shape(&b[..nl]) {
+        LineShape::Whole | LineShape::OpenInString => Container::Ndjson,
+        LineShape::More => Container::Json,
+        LineShape::Open => {
+            let mut next = b[nl + 1..]
+                .split(|&c| c == b'\n')
+                .map(<[u8]>::trim_ascii)
+                .filter(|l| !l.is_empty());
+            let whole = |l: Option<&[u8]>| l.is_some_and(|l| line_shape(l) == LineShape::Whole);
+            if whole(next.next()) && whole(next.next()) {
+                Container::Ndjson
+            } else {
+                Container::Json
+            }
+        }
+    }
+}
+
 /// Detects the container from the decoded (UTF-8) start of a file. `head` should hold at
 /// least the first line, when the file has one within the sniffing window.
 pub fn sniff_container(head: &[u8]) -> Container {
@@ -85,27 +157,7 @@ pub fn sniff_container(head: &[u8]) -> Container {
     };
     match c {
         b'[' => Container::Json,
-        b'{' => {
-            // NDJSON when a line within the first few is one whole object (the first line
-            // itself may be cut mid-record); otherwise a pretty-printed or multi-line JSON
-            // document, whose lines are never whole objects.
-            if memchr::memchr(b'\n', b).is_none() && b.len() < head.len() {
-                return Container::Ndjson; // one line longer than the sniffing window
-            }
-            let whole_object = |line: &[u8]| {
-                let t = line.trim_ascii();
-                t.starts_with(b"{") && t.ends_with(b"}") && !crate::parse::is_unterminated(t)
-            };
-            let mut lines = b
-                .split(|&c| c == b'\n')
-                .filter(|l| !l.trim_ascii().is_empty());
-            let first = lines.next().unwrap_or_default();
-            if whole_object(first) || lines.take(8).any(whole_object) {
-                Container::Ndjson
-            } else {
-                Container::Json
-            }
-        }
+        b'{' => objects_container(b),
         _ => {
             let mut line = first_line(b);
             let mut type_line = false;
@@ -204,5 +256,48 @@ mod tests {
             Container::MessageTrace
         );
         assert_eq!(sniff_container(b"# notes\nhello\n"), Container::Unknown);
+    }
+
+    /// NDJSON only when the first line is one whole value (or was cut mid-record); a first
+    /// line that opens an object or array not closed on it is a JSON document, whatever
+    /// one-line objects follow; the same bytes give the same answer with a BOM before them.
+    #[test]
+    fn ndjson_or_json_from_the_first_line() {
+        let json = [
+            &b"{\n \"a\": 1,\n \"b\": [\n  {\"x\": 1},\n  {\"y\": 2}\n ],\n \"c\": {\"z\": 3}\n}\n"
+                [..],
+            b"{\"@odata.context\":\"x\",\"value\":[\n{\"a\":1},\n{\"a\":2}\n]}",
+            b"{\"@odata.context\":\"x\",\"value\":[\n{\"a\":1}\n]}\n",
+            b"{\"a\":1}{\"a\":2}\n",
+            b"{\"a\":1},\n{\"a\":2}\n",
+            b"{\"a\":1} {\"a\":2}",
+        ];
+        let ndjson = [
+            &b"{\"a\":1}\n{\"a\":2}\n"[..],
+            b"{\"a\":{\"b\":[1,\"}\"]}}\r\n\r\n",
+            // First lines cut mid-record: inside a string, and outside one.
+            b"{\"a\":\"cu\n{\"a\":2}\n",
+            b"{\"a\":1,\n{\"b\":1}\n\n{\"c\":2}\n",
+        ];
+        for (want, texts) in [
+            (Container::Json, &json[..]),
+            (Container::Ndjson, &ndjson[..]),
+        ] {
+            for t in texts {
+                let bom = [BOM, t].concat();
+                let show = String::from_utf8_lossy(t);
+                assert_eq!(sniff_container(t), want, "{show}");
+                assert_eq!(sniff_container(&bom), want, "BOM + {show}");
+            }
+        }
+        // A first line longer than the sniffing window (the head ends inside it).
+        let mut long = b"{\"a\":\"".to_vec();
+        long.resize(1000, b'x');
+        assert_eq!(sniff_container(&long), Container::Ndjson);
+        assert_eq!(sniff_container(&[BOM, &long].concat()), Container::Ndjson);
+        long.truncate(20);
+        long.extend_from_slice(b"\"}{\"b\":\"");
+        long.resize(1000, b'y');
+        assert_eq!(sniff_container(&long), Container::Json);
     }
 }

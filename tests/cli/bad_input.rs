@@ -906,3 +906,84 @@ fn powershell_text_in_operation_properties_or_item_is_lossy() {
     let lossy = lossy.map(|(l, k)| (l - 1, k));
     check("-AuditDataOnly JSON lines", &ing, 2, &lossy);
 }
+
+/// A file of tests/fixtures/framing, read as a user would read it.
+fn framing_fixture(name: &str) -> Ingested {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/framing");
+    ingest_file(&dir.join(name))
+}
+
+/// Regression: in a pretty-printed JSON array, a record cut mid-string (line 36, then the
+/// next export's `[` appended) is truncated at its line, and the three records after it are
+/// read. Before, the cut string ran on past the newline and hid them.
+#[test]
+fn json_record_cut_mid_string_hides_nothing_after_it() {
+    let ing = framing_fixture("trunc_mid.json");
+    check("trunc_mid.json", &ing, 4, &[(36, "truncated")]);
+}
+
+/// Regression: a `null` element in a one-line array is one `not-a-record`; the records
+/// after it are read (before, the rest of the line was one invalid-json value).
+#[test]
+fn json_array_element_that_is_not_an_object() {
+    let ing = framing_fixture("nullarr.json");
+    check("nullarr.json", &ing, 3, &[(1, "not-a-record")]);
+}
+
+/// Regression: a pretty-printed object whose first lines hold one-line nested objects
+/// (`{"Name": ..., "Value": ...}`) is one JSON record, not NDJSON lines.
+#[test]
+fn pretty_object_with_one_line_nested_objects_is_json() {
+    let ing = framing_fixture("pretty_compact_nested.json");
+    check("pretty_compact_nested.json", &ing, 1, &[]);
+    assert_eq!(ing.files[0].container, "json");
+}
+
+/// Regression: a Graph page written as `{"@odata.context":...,"value":[` and then one
+/// record per line is a JSON document: its five records, each on its own line.
+#[test]
+fn graph_page_with_one_record_per_line_is_json() {
+    let ing = framing_fixture("graph_lines.json");
+    check("graph_lines.json", &ing, 5, &[]);
+    assert_eq!(ing.files[0].container, "json");
+}
+
+/// Regression: objects one after another on one line (README: "concatenated objects") are
+/// a JSON document, each object a record.
+#[test]
+fn concatenated_objects_on_one_line_are_records() {
+    let ing = framing_fixture("concat_objs_oneline.json");
+    check("concat_objs_oneline.json", &ing, 5, &[]);
+    assert_eq!(ing.files[0].container, "json");
+}
+
+/// Regression: an NDJSON file whose first line is longer than the sniffing window (256 KiB)
+/// is NDJSON with or without a BOM before it: the same records either way.
+#[test]
+fn ndjson_with_a_first_line_past_the_sniffing_window() {
+    let dir = tempdir();
+    let mut big: serde_json::Value = serde_json::from_str(&good(0)).unwrap();
+    big["Padding"] = json!("x".repeat(300 << 10));
+    let text = format!("{}\n{}", compact(&big), goods(1, 4, "\n"));
+    for (name, bom) in [("big.jsonl", ""), ("big-bom.jsonl", "\u{feff}")] {
+        let ing = one_file(dir.path(), name, format!("{bom}{text}").as_bytes());
+        check(name, &ing, 4, &[]);
+        assert_eq!(ing.files[0].container, "ndjson", "{name}");
+    }
+}
+
+/// Regression: a CSV row is reported on the line it starts on after blank lines, and with
+/// LF, CRLF or both mixed (an LF header and CRLF rows, or the other way round). Before, the
+/// line was the `csv` crate's count, which leaves out blank lines and, after a CRLF, the LF.
+#[test]
+fn csv_rows_keep_their_line_after_blank_lines_and_mixed_line_ends() {
+    for (name, line) in [
+        ("blank_lf.csv", 5),
+        ("blank_crlf.csv", 5),
+        ("mixed1.csv", 4),
+        ("mixed2.csv", 4),
+    ] {
+        let ing = framing_fixture(name);
+        check(name, &ing, 2, &[(line, "invalid-json")]);
+    }
+}
