@@ -19,7 +19,7 @@ use crate::model::{AccessType, Nanos, Record, RecordId};
 use crate::parse::fields::format_time;
 use ahash::AHashSet;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An indicator with the words that say where it came from (`--ip 203.0.113.66`,
 /// `attacker.txt:3 203.0.113.0/24`).
@@ -134,6 +134,10 @@ pub struct ScopeResult<'r> {
     pub messages: Vec<MessageRow>,
     pub accesses_raw: u64,
     pub accesses: u64,
+    /// Accounts in the evidence (mailbox owners, and users that are UPNs) with no
+    /// MailItemsAccessed record for their mailbox: maybe not audited for it, so the report
+    /// cannot tell what was read there.
+    pub without_mail_items_accessed: Vec<String>,
 }
 
 fn first_match<'a>(inds: &'a [Labeled], r: &Record) -> Option<&'a str> {
@@ -376,6 +380,7 @@ where
     // Most exposed first, then by name.
     mailboxes.sort_by(|a, b| b.level.cmp(&a.level).then(a.mailbox.cmp(&b.mailbox)));
     ScopeResult {
+        without_mail_items_accessed: without_mail_items_accessed(records),
         attacker,
         matched_by,
         pivots,
@@ -386,6 +391,27 @@ where
         accesses_raw,
         accesses,
     }
+}
+
+fn without_mail_items_accessed(records: &[Record]) -> Vec<String> {
+    let audited: AHashSet<&str> = records
+        .iter()
+        .filter(|r| r.mail.is_some())
+        .map(|r| r.mailbox.as_str())
+        .collect();
+    // As `stats` counts them: every mailbox, and the users that are UPNs.
+    let accounts = records
+        .iter()
+        .flat_map(|r| {
+            let upn = Some(r.user.as_str()).filter(|u| u.contains('@'));
+            std::iter::once(r.mailbox.as_str()).chain(upn)
+        })
+        .filter(|a| !a.is_empty() && !audited.contains(a));
+    accounts
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 fn split_set(v: &[String]) -> Vec<String> {

@@ -17,15 +17,20 @@ pub const HELP: &str = "\
 Examples:
   mailscope scope tests/fixtures/demo/evidence --ioc tests/fixtures/demo/attacker-iocs.txt \\
       --trace tests/fixtures/demo/message-trace.csv --out report/
-  mailscope scope exports/ --ip 203.0.113.66 --ip 2001:db8:bad::/48 --from 2024-05-01 --out report/
-  mailscope scope exports/ --session 1f99e672-8141-4a22-9aa0-96357297e843 --no-expand-sessions --out r/
+  mailscope scope exports/ --ip 203.0.113.66 --ip 2001:db8:bad::/48 --from 2024-05-01 \
+      --out report/
+  mailscope scope exports/ --session 1f99e672-8141-4a22-9aa0-96357297e843 \
+      --no-expand-sessions --out r/
 
 A record is in the attacker's context when it matches any indicator (--ip, --session,
---app-id, --client, --user, --ioc); --from, --to and --mailbox limit where to look. Session
-expansion (on unless --no-expand-sessions) adds every record of a session an indicator matched.
-Per mailbox, the level is `mailbox` (a throttled, unaudited 24-hour window overlaps the
-attacker's period), `folders` (a sync in the attacker's context), `messages` (binds), or `none`.
-stdout: one row per mailbox with its level; the files go to --out.";
+--app-id, --client, --user, --ioc); --from, --to and --mailbox limit where to look (--access
+does not apply: scope looks at binds and syncs alike). Session expansion (on unless
+--no-expand-sessions) adds every record of a session an indicator matched. Per mailbox, the
+level is `mailbox` (a throttled, unaudited 24-hour window overlaps the attacker's period, from
+their first to their last record there), `folders` (a sync in the attacker's context),
+`messages` (binds), or `none`. stdout: one row per mailbox with its level (a table on a
+terminal, else CSV); the files (summary.json, messages.csv, folders.csv, unaudited.csv,
+report.html) go to --out, which must not be or hold an input.";
 
 fn labeled(args: &ScopeArgs) -> Result<Vec<Labeled>> {
     let f = &args.filter;

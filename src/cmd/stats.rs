@@ -21,6 +21,8 @@ Examples:
   zstdcat ual.ndjson.zst | mailscope stats -    # standard input
   mailscope stats exports/ --no-hash            # evidence hashed when it was collected
 
+Output: a table on a terminal, else JSON (--format table|json; csv and ndjson do not apply).
+
 JSON keys: records (all read) = mail_items_accessed + other_operations + duplicates + malformed;
 by_operation, by_access_type, malformed_by_kind, malformed_examples, first_time, last_time,
 mailboxes, users, mailboxes_without_mail_items_accessed, capped_export_signs, files, notes.";

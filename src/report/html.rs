@@ -445,6 +445,25 @@ pub fn render(rep: &Report<'_, '_>) -> String {
     for l in LIMITS {
         let _ = write!(o, "<li>{}</li>", esc(l));
     }
+    let without = &r.without_mail_items_accessed;
+    if !without.is_empty() {
+        const SHOWN: usize = 20;
+        let named: Vec<&str> = without.iter().take(SHOWN).map(String::as_str).collect();
+        let more = without.len().saturating_sub(SHOWN);
+        let _ = write!(
+            o,
+            "<li>{} account(s) in the evidence have no MailItemsAccessed record for their mailbox: \
+             their mail access may not have been audited, so nothing exposed there is not proof \
+             of no access: <span class=\"mono\">{}</span>{}.</li>",
+            without.len(),
+            esc(&named.join(", ")),
+            if more > 0 {
+                format!(" and {more} more (summary.json lists them all)")
+            } else {
+                String::new()
+            }
+        );
+    }
     o.push_str("</ul>");
     let _ = write!(
         o,

@@ -169,6 +169,7 @@ impl<'a, 'r> Report<'a, 'r> {
                 "unaudited_windows": r.windows.len(),
             },
             "trace": self.trace_coverage(),
+            "accounts_without_mail_items_accessed": r.without_mail_items_accessed,
         });
         if let Some(t) = &self.generated_at {
             v["generated_at"] = json!(t);

@@ -551,3 +551,38 @@ fn session_expansion_tells_session_ids_apart_without_regard_to_case() {
         "{summary:#}"
     );
 }
+
+#[test]
+fn the_report_names_the_accounts_without_mail_items_accessed() {
+    // The CFO logged in from the attacker's address but has no MailItemsAccessed record at all:
+    // maybe not audited, which the report must say (forensics.md, "Limits").
+    let mut login = bind_auditdata();
+    login["Operation"] = json!("MailboxLogin");
+    login["Id"] = json!("11111111-0000-0000-0000-000000000001");
+    login["UserId"] = json!("cfo@contoso.example");
+    login["MailboxOwnerUPN"] = json!("cfo@contoso.example");
+    login["ClientIPAddress"] = json!("203.0.113.66");
+    let lines = [
+        bind_line(
+            "2024-05-01T10:00:00",
+            1,
+            "203.0.113.66",
+            "att",
+            false,
+            "<a@x>",
+        ),
+        compact(&login) + "\n",
+    ];
+    let (dir, summary) = scope_of(&lines, &["--ip", "203.0.113.66"]);
+    assert_eq!(
+        summary["accounts_without_mail_items_accessed"],
+        json!(["cfo@contoso.example"]),
+        "{summary:#}"
+    );
+    let html = read(&dir.path().join("report"), "report.html");
+    assert!(
+        html.contains("1 account(s) in the evidence have no MailItemsAccessed record")
+            && html.contains("cfo@contoso.example"),
+        "report.html does not name the account"
+    );
+}
