@@ -49,16 +49,57 @@ fn file_id(p: &Path) -> Option<std::path::PathBuf> {
     std::fs::canonicalize(p).ok()
 }
 
+/// Where writing to `p` lands, as the system will resolve it once the missing directories on
+/// the way are created: existing parts resolved with their links, `..` after a missing one
+/// taken lexically (that one will be a plain new directory), and a final symbolic link, even
+/// a dangling one, followed.
+fn landing(p: &Path) -> PathBuf {
+    let parts = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components().map(|c| c.as_os_str().to_owned()).collect()
+    };
+    let mut at = std::env::current_dir().unwrap_or_default();
+    let mut todo: std::collections::VecDeque<_> = parts(p).into();
+    let mut links = 0;
+    while let Some(part) = todo.pop_front() {
+        if part == "." {
+            continue;
+        }
+        if part == ".." {
+            at.pop();
+            continue;
+        }
+        // `/` as a part starts again from the root.
+        at.push(&part);
+        if links < 40
+            && let Ok(target) = std::fs::read_link(&at)
+        {
+            links += 1;
+            at.pop();
+            for c in parts(&target).into_iter().rev() {
+                todo.push_front(c);
+            }
+        }
+    }
+    at
+}
+
 /// The deepest existing directory that holds `p`, resolved.
 fn existing_dir_of(p: &Path) -> Option<PathBuf> {
-    p.ancestors().skip(1).find_map(|a| {
-        let a = if a.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            a
-        };
-        std::fs::canonicalize(a).ok()
-    })
+    p.ancestors()
+        .skip(1)
+        .find_map(|a| std::fs::canonicalize(a).ok())
+}
+
+/// Standard input when it is a file (`mailscope ... - < evidence.ndjson`).
+#[cfg(unix)]
+fn stdin_file() -> Option<PathBuf> {
+    let p = PathBuf::from("/dev/stdin");
+    std::fs::metadata(&p).ok()?.is_file().then_some(p)
+}
+
+#[cfg(not(unix))]
+fn stdin_file() -> Option<PathBuf> {
+    None
 }
 
 /// Refuses, before anything is written, an output that is an input file or a file the command
@@ -71,26 +112,32 @@ pub fn refuse_overwrite(
     outputs: &[PathBuf],
     side: &[PathBuf],
 ) -> Result<()> {
+    let stdin = inputs
+        .contains(&InputPath::Stdin)
+        .then(stdin_file)
+        .flatten();
     let files = inputs
         .iter()
         .filter_map(|i| match i {
             InputPath::File(p) => Some(p),
             _ => None,
         })
-        .chain(side);
+        .chain(side)
+        .chain(&stdin);
     let read: Vec<_> = files.filter_map(|p| Some((file_id(p)?, p))).collect();
     let dirs: Vec<(PathBuf, &PathBuf)> = named
         .iter()
         .filter(|d| d.is_dir())
         .filter_map(|d| Some((std::fs::canonicalize(d).ok()?, d)))
         .collect();
-    for out in outputs {
+    for given in outputs {
+        let out = &landing(given);
         if let Some(id) = file_id(out)
             && let Some((_, input)) = read.iter().find(|(i, _)| *i == id)
         {
             return Err(Error::Usage(format!(
                 "the output {} is the input {}: mailscope never overwrites evidence",
-                out.display(),
+                given.display(),
                 input.display()
             )));
         }
@@ -100,7 +147,7 @@ pub fn refuse_overwrite(
             return Err(Error::Usage(format!(
                 "the output {} is inside the input directory {}: the next run over it would \
                  read it as evidence; write it elsewhere",
-                out.display(),
+                given.display(),
                 named.display()
             )));
         }

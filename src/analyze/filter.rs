@@ -139,13 +139,26 @@ impl Indicator {
     }
 }
 
-/// Made only of what addresses and CIDR blocks are written with (hex digits, `.`, `:`, `/`,
-/// brackets), with a digit and a `.` or `:`.
+/// Written like an address or CIDR block: four dot-separated groups of one to three digits
+/// (`203.0.113.066`, `10.0.0.0/33`), or hex groups of up to four digits between two or more
+/// colons (`2001:db8:::1`). Client version strings (`16.0.17231.20182`) are not.
 fn looks_like_an_address(s: &str) -> bool {
-    s.bytes()
-        .all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b'/' | b'[' | b']'))
-        && s.bytes().any(|c| c.is_ascii_digit())
-        && s.bytes().any(|c| matches!(c, b'.' | b':'))
+    let host = s.split('/').next().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let dotted = || {
+        let groups: Vec<&str> = host.split('.').collect();
+        groups.len() == 4
+            && groups
+                .iter()
+                .all(|g| (1..=3).contains(&g.len()) && g.bytes().all(|c| c.is_ascii_digit()))
+    };
+    let coloned = || {
+        host.matches(':').count() >= 2
+            && host
+                .split(':')
+                .all(|g| g.len() <= 4 && g.bytes().all(|c| c.is_ascii_hexdigit()))
+    };
+    dotted() || coloned()
 }
 
 fn is_guid(s: &str) -> bool {
@@ -360,15 +373,21 @@ mod tests {
         );
         for typo in [
             "203.0.113.066",
+            "203.0.113.256",
             "203.0.113.0/33",
-            "203.0.113",
             "2001:db8::/129",
             "2001:db8:::1",
         ] {
             let err = parse_ioc_file(typo).unwrap_err();
             assert!(err.contains("looks like an IP address"), "{typo}: {err}");
         }
-        // Client strings and words made of hex digits stay client strings.
+        // Client strings, client versions and words made of hex digits stay client strings.
+        for client in ["16.0.17231.20182", "2024.05.01", "10.1"] {
+            assert_eq!(
+                parse_ioc_file(client),
+                Ok(vec![Indicator::Client(client.into())])
+            );
+        }
         assert_eq!(
             parse_ioc_file("Client=REST;;\ncafe\n"),
             Ok(vec![

@@ -453,8 +453,8 @@ pub fn render(rep: &Report<'_, '_>) -> String {
         let _ = write!(
             o,
             "<li>{} account(s) in the evidence have no MailItemsAccessed record for their mailbox: \
-             their mail access may not have been audited, so nothing exposed there is not proof \
-             of no access: <span class=\"mono\">{}</span>{}.</li>",
+             their mail access may not have been audited, so finding no exposure there is not \
+             proof that nothing was read: <span class=\"mono\">{}</span>{}.</li>",
             without.len(),
             esc(&named.join(", ")),
             if more > 0 {

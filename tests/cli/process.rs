@@ -331,6 +331,11 @@ fn outputs_never_write_over_evidence() {
     .expect("demo trace");
     let trace = write(&traces, "messages.csv", &trace_text);
     let (trace_s, traces_s) = (p(&trace), p(&traces));
+    let through_missing = p(&dir.path().join("not-yet").join("..").join("exports"));
+    // A dangling link whose target would be made inside the input directory.
+    let dangling = dir.path().join("dangling.csv");
+    std::os::unix::fs::symlink(in_dir.join("made.csv"), &dangling).expect("symlink");
+    let dangling_s = p(&dangling);
     let cases: Vec<Vec<&str>> = vec![
         vec!["stats", &ev_s, "-o", &ev_s],
         vec!["stats", &ev_s, "-o", &link_s],
@@ -351,6 +356,16 @@ fn outputs_never_write_over_evidence() {
         vec![
             "scope", &ev_s, "--ioc", &iocs_s, "--trace", &trace_s, "--out", &traces_s,
         ],
+        // Through a directory that does not exist yet, which the report would create.
+        vec![
+            "scope",
+            &ev2_s,
+            "--ip",
+            "203.0.113.66",
+            "--out",
+            &through_missing,
+        ],
+        vec!["contexts", &in_dir_s, "-o", &dangling_s],
     ];
     for args in cases {
         let run = mailscope(&args, b"");
@@ -369,7 +384,20 @@ fn outputs_never_write_over_evidence() {
         assert_eq!(std::fs::read(&iocs).unwrap(), b"203.0.113.66\n", "{args:?}");
         assert_eq!(std::fs::read(&trace).unwrap(), trace_text, "{args:?}");
         assert!(!in_dir.join("out.csv").exists() && !in_dir.join("summary.json").exists());
+        assert!(!in_dir.join("made.csv").exists(), "{args:?}");
     }
+    // Evidence given on standard input, redirected from the file `-o` names.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_mailscope"))
+        .args(["sessions", "-", "-o", &ev_s])
+        .stdin(std::fs::File::open(&ev).expect("open"))
+        .output()
+        .expect("run");
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    assert_eq!(
+        std::fs::read(&ev).unwrap(),
+        evidence,
+        "standard input's file changed"
+    );
     // An output that cannot be created is fatal (1), not a usage error.
     let missing = p(&dir.path().join("no").join("such").join("out.csv"));
     for args in [
