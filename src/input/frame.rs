@@ -425,6 +425,19 @@ impl JsonFramer {
         self.value_start = self.batch.data.len();
     }
 
+    /// White space (and the bytes of a BOM) between values: counts lines and the indent of
+    /// the line so far.
+    fn between_values(&mut self, b: u8) {
+        match b {
+            b'\n' => {
+                self.line += 1;
+                self.indent = Some(0);
+            }
+            b' ' | b'\t' | b'\r' => self.indent = self.indent.map(|n| n + 1),
+            _ => {}
+        }
+    }
+
     /// Frames the next bytes of the stream; full batches go to `emit`.
     pub fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(ValueBatch)) {
         let mut i = 0;
@@ -434,12 +447,7 @@ impl JsonFramer {
             match self.mode {
                 Mode::Outside => {
                     match b {
-                        b'\n' => {
-                            self.line += 1;
-                            self.indent = Some(0);
-                        }
-                        b' ' | b'\t' | b'\r' => self.indent = self.indent.map(|n| n + 1),
-                        0xEF | 0xBB | 0xBF => {}
+                        b'\n' | b' ' | b'\t' | b'\r' | 0xEF | 0xBB | 0xBF => self.between_values(b),
                         b',' => self.indent = None,
                         b'[' => {
                             self.arrays += 1;
@@ -508,12 +516,7 @@ impl JsonFramer {
                 }
                 Mode::Tail => {
                     match b {
-                        b'\n' => {
-                            self.line += 1;
-                            self.indent = Some(0);
-                        }
-                        b' ' | b'\t' | b'\r' => self.indent = self.indent.map(|n| n + 1),
-                        0xEF | 0xBB | 0xBF => {}
+                        b'\n' | b' ' | b'\t' | b'\r' | 0xEF | 0xBB | 0xBF => self.between_values(b),
                         b'{' | b'[' if self.indent.is_some_and(|n| n <= self.value_indent) => {
                             self.mode = Mode::Outside;
                             continue; // read again in Outside mode
@@ -929,44 +932,50 @@ mod tests {
         whole
     }
 
-    /// A record cut inside a string (a raw newline, which valid JSON never holds in one) ends
-    /// at its line; the rest of it, down to the next line that starts a record no deeper
-    /// than it did, is skipped, and the records after it are framed as before: one bad spot
-    /// does not hide the records after it. (Before, the string ran on past the newline and
-    /// swallowed the rest of the file.)
+    /// One bad spot does not hide the records after it:
+    /// - a record cut inside a string (a raw newline, which valid JSON never holds in one)
+    ///   ends at its line; the rest of it, down to the next line that starts a record no
+    ///   deeper than it did, is skipped (before, the string ran on past the newline and
+    ///   swallowed the rest of the file);
+    /// - elements of an array that are not objects (`null`, numbers, strings) are values of
+    ///   their own, each ending at its comma or `]`, so that the parser reports each as not a
+    ///   record; outside arrays a line that is not a value is still one value.
     #[test]
-    fn a_record_cut_in_a_string_ends_at_its_line() {
-        let text = b"[\n  {\"a\": 1,\n   \"b\": \"cu\r\n      {\"x\": {\"n\": \"y\"}},\n  \"tail\"\n  ],\n  {\"c\": 2}\n]\n{\"d\": \"e\nf\"}\n{\"g\": 3}";
-        assert_eq!(
-            framed_at_every_cut(text),
-            [
-                (2, "{\"a\": 1,\n   \"b\": \"cu".to_string()),
-                (7, "{\"c\": 2}".to_string()),
-                (9, "{\"d\": \"e".to_string()),
-                (11, "{\"g\": 3}".to_string()),
-            ]
-        );
-    }
-
-    /// Elements of an array that are not objects (`null`, numbers, strings) are values of
-    /// their own, each ending at its comma or `]`, so that the parser reports each as
-    /// not a record and the objects after them are read; outside arrays a line that is not
-    /// a value is still one value.
-    #[test]
-    fn elements_that_are_not_objects_end_at_their_comma() {
-        let text = b"[{\"a\":1},null,{\"b\":2}, 12 ,\"s,]\",{\"c\":3}]\nnot json, at all\n";
-        assert_eq!(
-            framed_at_every_cut(text),
-            [
-                (1, "{\"a\":1}".to_string()),
-                (1, "null".to_string()),
-                (1, "{\"b\":2}".to_string()),
-                (1, "12 ".to_string()),
-                (1, "\"s,]\"".to_string()),
-                (1, "{\"c\":3}".to_string()),
-                (2, "not json, at all".to_string()),
-            ]
-        );
+    fn framing_resumes_after_a_cut_record_and_after_elements_that_are_not_objects() {
+        // Each text, and the values framed from it with their lines.
+        type Case<'a> = (&'a [u8], &'a [(u64, &'a str)]);
+        let cases: [Case<'_>; 2] = [
+            (
+                b"[\n  {\"a\": 1,\n   \"b\": \"cu\r\n      {\"x\": {\"n\": \"y\"}},\n  \"tail\"\n  ],\n  {\"c\": 2}\n]\n{\"d\": \"e\nf\"}\n{\"g\": 3}",
+                &[
+                    (2, "{\"a\": 1,\n   \"b\": \"cu"),
+                    (7, "{\"c\": 2}"),
+                    (9, "{\"d\": \"e"),
+                    (11, "{\"g\": 3}"),
+                ],
+            ),
+            (
+                b"[{\"a\":1},null,{\"b\":2}, 12 ,\"s,]\",{\"c\":3}]\nnot json, at all\n",
+                &[
+                    (1, "{\"a\":1}"),
+                    (1, "null"),
+                    (1, "{\"b\":2}"),
+                    (1, "12 "),
+                    (1, "\"s,]\""),
+                    (1, "{\"c\":3}"),
+                    (2, "not json, at all"),
+                ],
+            ),
+        ];
+        for (text, want) in cases {
+            let want: Vec<(u64, String)> = want.iter().map(|&(l, v)| (l, v.to_string())).collect();
+            assert_eq!(
+                framed_at_every_cut(text),
+                want,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     /// A batch ends at [`BATCH_BYTES`] of text as well as at its number of rows, and rows
