@@ -50,9 +50,9 @@ fn file_id(p: &Path) -> Option<std::path::PathBuf> {
 }
 
 /// Where writing to `p` lands, as the system will resolve it once the missing directories on
-/// the way are created: existing parts resolved with their links, `..` after a missing one
-/// taken lexically (that one will be a plain new directory), and a final symbolic link, even
-/// a dangling one, followed.
+/// the way are created: each symbolic link is replaced by its target as it comes (a final
+/// one too, even dangling), so that every `..` can be taken lexically, as the system takes it
+/// on a path without links; missing directories will be made plain.
 fn landing(p: &Path) -> PathBuf {
     let parts = |p: &Path| -> Vec<std::ffi::OsString> {
         p.components().map(|c| c.as_os_str().to_owned()).collect()
