@@ -217,7 +217,8 @@ pub struct RunArgs {
     /// How to read an ambiguous locale date such as 5/6/2024 in a record that has no ISO time
     /// of its own (Search-MailboxAuditLog's LastAccessed): mdy (US) or dmy. Without it such
     /// records are reported as bad-time. Also read so in `scope --trace` files, which
-    /// otherwise take the order their unambiguous dates show (13/5/2024), or mdy.
+    /// otherwise take the order their unambiguous dates show (13/5/2024), or mdy; a trace
+    /// date that contradicts the order given is warned of.
     #[arg(long, value_enum, value_name = "ORDER")]
     pub date_order: Option<DateOrderArg>,
     /// Bytes of NDJSON per parallel work unit (for tests and benchmarks).

@@ -102,6 +102,9 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
         for p in &args.trace {
             t.read_file(p, crate::config::date_order(&args.run))?;
         }
+        for w in t.files.iter().flat_map(|f| f.warnings()) {
+            eprintln!("mailscope: warning: {w}");
+        }
         trace = Some(t);
     }
     if args.out.is_file() {

@@ -44,6 +44,51 @@ pub struct TraceFile {
     /// `(default)` (Exchange Online PowerShell writes US dates unless the machine says
     /// otherwise). ISO times are not affected.
     pub date_order: String,
+    /// Received times that could not be read (in that order, or at all): their messages have
+    /// no received time from this file. A date order given by `--date-order` that the file's
+    /// dates contradict (`13/05/2024` read month first) shows here.
+    pub unreadable_dates: u64,
+    /// The first of them, as written.
+    pub unreadable_date_example: Option<String>,
+    /// With `--date-order`, a date of the file that can only be read in the other order
+    /// (`13/05/2024` when month first was given), and none that shows the given one: the
+    /// file's ambiguous dates were read as asked, probably a month off.
+    pub contradicting_date: Option<String>,
+}
+
+impl TraceFile {
+    /// What an investigator must be told about this file on stderr: rows left out, a
+    /// `--date-order` its dates contradict, and received times that could not be read.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.skipped_rows > 0 {
+            out.push(format!(
+                "--trace {}: {} of {} row(s) left out (no message id, or not a CSV row)",
+                self.path, self.skipped_rows, self.rows
+            ));
+        }
+        if let Some(date) = &self.contradicting_date {
+            let (given, other) = if self.date_order.starts_with("dmy") {
+                ("day first", "month first")
+            } else {
+                ("month first", "day first")
+            };
+            out.push(format!(
+                "--trace {}: --date-order says {given}, but the file writes '{date}', which \
+                 can only be {other}: its ambiguous dates (such as 5/6/2024) were read {given}, \
+                 as asked",
+                self.path
+            ));
+        }
+        if let Some(example) = &self.unreadable_date_example {
+            out.push(format!(
+                "--trace {}: {} received time(s) could not be read as a time, e.g. \
+                 '{example}': their messages have no received time from this file",
+                self.path, self.unreadable_dates
+            ));
+        }
+        out
+    }
 }
 
 fn column(header: &[String], names: &[&str]) -> Option<usize> {
@@ -116,6 +161,9 @@ impl Trace {
             rows: 0,
             skipped_rows: 0,
             date_order: String::new(),
+            unreadable_dates: 0,
+            unreadable_date_example: None,
+            contradicting_date: None,
         };
         // Received times are read once the whole file has shown its date order.
         let mut received_at: Vec<(String, String)> = Vec::new();
@@ -153,32 +201,37 @@ impl Trace {
             if e.subject.is_empty() {
                 e.subject = cell(subject).to_string();
             }
-            if received.is_some() {
+            if !cell(received).is_empty() {
                 received_at.push((mid, cell(received).to_string()));
             }
         }
         let shown = |o: DateOrder| {
             received_at
                 .iter()
-                .any(|(_, t)| locale_date_order(t) == Some(o))
+                .map(|(_, t)| t)
+                .find(|t| locale_date_order(t) == Some(o))
         };
-        let (order, why) = match (
-            order,
-            shown(DateOrder::MonthFirst),
-            shown(DateOrder::DayFirst),
-        ) {
+        let (month_first, day_first) = (shown(DateOrder::MonthFirst), shown(DateOrder::DayFirst));
+        let (order, why) = match (order, month_first, day_first) {
             (Some(o), _, _) => (o, "given"),
-            (None, true, true) => {
+            (None, Some(_), Some(_)) => {
                 return Err(bad(
                     "its dates are written both month first and day first: say which with \
                      --date-order"
                         .into(),
                 ));
             }
-            (None, false, true) => (DateOrder::DayFirst, "from the file"),
-            (None, true, false) => (DateOrder::MonthFirst, "from the file"),
+            (None, None, Some(_)) => (DateOrder::DayFirst, "from the file"),
+            (None, Some(_), None) => (DateOrder::MonthFirst, "from the file"),
             // Exchange Online PowerShell writes US dates unless the machine says otherwise.
-            (None, false, false) => (DateOrder::MonthFirst, "default"),
+            (None, None, None) => (DateOrder::MonthFirst, "default"),
+        };
+        // A given order the file's own dates contradict: its ambiguous dates are read as
+        // asked, which is then probably a month off.
+        file.contradicting_date = match (why, order) {
+            ("given", DateOrder::MonthFirst) if month_first.is_none() => day_first.cloned(),
+            ("given", DateOrder::DayFirst) if day_first.is_none() => month_first.cloned(),
+            _ => None,
         };
         let name = match order {
             DateOrder::MonthFirst => "mdy",
@@ -186,12 +239,15 @@ impl Trace {
         };
         file.date_order = format!("{name} ({why})");
         for (mid, text) in received_at {
-            if let Ok(t) = parse_time_ordered(&text, order) {
-                let e = self.messages.get_mut(&mid).expect("entered above");
-                e.received = Some(e.received.map_or(t, |r| r.min(t)));
-                self.first = Some(self.first.map_or(t, |f| f.min(t)));
-                self.last = Some(self.last.map_or(t, |l| l.max(t)));
-            }
+            let Ok(t) = parse_time_ordered(&text, order) else {
+                file.unreadable_dates += 1;
+                file.unreadable_date_example.get_or_insert(text);
+                continue;
+            };
+            let e = self.messages.get_mut(&mid).expect("entered above");
+            e.received = Some(e.received.map_or(t, |r| r.min(t)));
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
         self.files.push(file);
         Ok(())
@@ -320,5 +376,45 @@ mod tests {
         let mut t = Trace::default();
         t.read_file(&mixed, Some(DateOrder::MonthFirst)).unwrap();
         assert_eq!(received(&t, 1), "2024-05-13T10:00:00Z");
+        // ...and a given order the file contradicts is warned of: 13/05 reads only day first.
+        let mut t = Trace::default();
+        t.read_file(&au, Some(DateOrder::MonthFirst)).unwrap();
+        assert_eq!(received(&t, 1), "2024-05-06T10:00:00Z");
+        let f = &t.files[0];
+        assert_eq!(
+            f.contradicting_date.as_deref(),
+            Some("13/05/2024 10:00:00 AM")
+        );
+        let w = f.warnings().join("\n");
+        assert!(
+            w.contains("says month first") && w.contains("'13/05/2024"),
+            "{w}"
+        );
+        // Not when the file also shows the given order, nor when the order comes from it.
+        assert_eq!(t.files.len(), 1);
+        let mut t = Trace::default();
+        t.read_file(&mixed, Some(DateOrder::DayFirst)).unwrap();
+        t.read_file(&us, Some(DateOrder::MonthFirst)).unwrap();
+        t.read_file(&au, None).unwrap();
+        assert!(t.files.iter().all(|f| f.contradicting_date.is_none()));
+        // A received time no order reads is counted and warned of, not dropped unseen.
+        let odd = file("odd.csv", &["5/6/2024", "the 5th of June"]);
+        let mut t = Trace::default();
+        t.read_file(&odd, None).unwrap();
+        assert!(t.messages["m1@x"].received.is_none());
+        let f = &t.files[0];
+        assert_eq!(f.unreadable_dates, 1);
+        let example = "the 5th of June 10:00:00 AM";
+        assert_eq!(f.unreadable_date_example.as_deref(), Some(example));
+        let w = f.warnings().join("\n");
+        assert!(
+            w.contains("1 received time(s)") && w.contains(example),
+            "{w}"
+        );
+        // Every date read: nothing to say.
+        let mut t = Trace::default();
+        t.read_file(&au, None).unwrap();
+        assert_eq!(t.files[0].unreadable_dates, 0);
+        assert!(t.files[0].warnings().is_empty());
     }
 }

@@ -586,3 +586,48 @@ fn the_report_names_the_accounts_without_mail_items_accessed() {
         "report.html does not name the account"
     );
 }
+
+#[test]
+fn a_date_order_the_trace_contradicts_and_unreadable_dates_are_warned_of() {
+    let dir = tempdir();
+    // A second trace written month first (5/13 can be read no other way), one date garbled.
+    let us = write(
+        dir.path(),
+        "us-trace.csv",
+        b"MessageId,Received,SenderAddress,RecipientAddress,Subject\n\
+          <m1@x.example>,5/13/2024 8:00:00 AM,a@x.example,b@x.example,S1\n\
+          <m2@x.example>,13th of May,a@x.example,b@x.example,S2\n",
+    );
+    let out = dir.path().join("report");
+    let run = run_scope(
+        &out,
+        &["--trace", us.to_str().unwrap(), "--date-order", "dmy"],
+    );
+    let us = us.to_str().unwrap();
+    let warned: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("mailscope: warning: --trace"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{run}");
+    assert!(
+        warned[0].contains(us) && warned[0].contains("'5/13/2024 8:00:00 AM'"),
+        "{run}"
+    );
+    assert!(
+        warned[1].contains(us) && warned[1].contains("'13th of May'"),
+        "{run}"
+    );
+    let s: Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
+    let files = &s["trace"]["files"];
+    // The demo's own trace shows no order, so dmy contradicts nothing there.
+    assert_eq!(files[0]["contradicting_date"], Value::Null);
+    assert_eq!(files[0]["unreadable_dates"], json!(0));
+    assert_eq!(files[1]["date_order"], json!("dmy (given)"));
+    assert_eq!(
+        files[1]["contradicting_date"],
+        json!("5/13/2024 8:00:00 AM")
+    );
+    assert_eq!(files[1]["unreadable_dates"], json!(1));
+    assert_eq!(files[1]["unreadable_date_example"], json!("13th of May"));
+}
