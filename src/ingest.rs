@@ -370,18 +370,38 @@ impl Worker {
                 );
                 continue;
             }
-            outcomes.clear();
-            if chunk.len() < e - s + simd_json::INPUT_PADDING {
-                chunk.resize(e - s + simd_json::INPUT_PADDING, 0);
-            }
-            chunk[..e - s].copy_from_slice(&bytes[s..e]);
-            let res = parser.parse_in_place(chunk, e - s, &bytes[s..e], |root, child| {
-                normalize_top(root, child, outcomes)
-            });
-            match res {
+            let record = &bytes[s..e];
+            match parse_line(chunk, parser, outcomes, record) {
                 Ok(()) => {
                     for o in outcomes.drain(..) {
                         p.outcome(line, o, *max_examples);
+                    }
+                }
+                Err(m)
+                    if matches!(
+                        m.kind,
+                        MalformedKind::InvalidJson | MalformedKind::Truncated
+                    ) =>
+                {
+                    // Objects one after another (a file without its last line end, then the
+                    // next): each is a record of this line.
+                    let Some(objects) = crate::input::frame::objects_in_line(record) else {
+                        p.malformed(line, m, *max_examples);
+                        continue;
+                    };
+                    let n = objects.len();
+                    for (i, r) in objects.into_iter().enumerate() {
+                        match parse_line(chunk, parser, outcomes, &record[r]) {
+                            Ok(()) => {
+                                for o in outcomes.drain(..) {
+                                    p.outcome(line, o, *max_examples);
+                                }
+                            }
+                            Err(m) => {
+                                let at = format!("object {} of {n} on the line", i + 1);
+                                p.malformed(line, m.context(&at), *max_examples);
+                            }
+                        }
                     }
                 }
                 Err(m) => p.malformed(line, m, *max_examples),
@@ -437,6 +457,25 @@ impl Worker {
             }
         }
     }
+}
+
+/// Parses one NDJSON record: copied into the padded buffer `chunk`, parsed there in place,
+/// its outcomes left in `outcomes`.
+fn parse_line(
+    chunk: &mut Vec<u8>,
+    parser: &mut JsonParser,
+    outcomes: &mut Vec<Outcome>,
+    record: &[u8],
+) -> std::result::Result<(), Malformed> {
+    outcomes.clear();
+    let n = record.len();
+    if chunk.len() < n + simd_json::INPUT_PADDING {
+        chunk.resize(n + simd_json::INPUT_PADDING, 0);
+    }
+    chunk[..n].copy_from_slice(record);
+    parser.parse_in_place(chunk, n, record, |root, child| {
+        normalize_top(root, child, outcomes)
+    })
 }
 
 /// The producer's view of the run.

@@ -281,6 +281,45 @@ pub fn trim_record(line: &[u8]) -> Range<usize> {
     s..e
 }
 
+/// The records of an NDJSON line that holds several objects one after another, as when a file
+/// whose last line has no line end is concatenated with the next (`{...}{...}`): the range of
+/// each object, the last one as far as the line goes (a cut one is then reported as such).
+/// `None` when the line is not that: one value, or something other than an object (after white
+/// space) where the next record would start.
+pub fn objects_in_line(line: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut out = Vec::new();
+    let mut strings = StrState::default();
+    let mut depth = 0u32;
+    let mut start = None;
+    for (i, &b) in line.iter().enumerate() {
+        if strings.step(b) {
+            start?; // a string where a record should start: not records one after another
+            continue;
+        }
+        match (b, start) {
+            (b'{', None) => {
+                start = Some(i);
+                depth = 1;
+            }
+            (_, None) if b.is_ascii_whitespace() => {}
+            (_, None) => return None,
+            (b'{' | b'[', Some(_)) => depth += 1,
+            (b'}' | b']', Some(s)) => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(s..i + 1);
+                    start = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..line.len());
+    }
+    (out.len() > 1).then_some(out)
+}
+
 /// One framed JSON value in a [`ValueBatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Framed {
@@ -780,6 +819,30 @@ mod tests {
                 Piece::LongLine(r) => format!("LONG{}", r.len()),
             })
             .collect()
+    }
+
+    #[test]
+    fn objects_one_after_another_on_a_line() {
+        let line = br#"{"a":"}{","b":[{}]} {"c":"\"}{"}{"d":1"#;
+        let ranges = objects_in_line(line).unwrap();
+        let texts: Vec<&[u8]> = ranges.iter().map(|r| &line[r.clone()]).collect();
+        let want: [&[u8]; 3] = [br#"{"a":"}{","b":[{}]}"#, br#"{"c":"\"}{"}"#, br#"{"d":1"#];
+        assert_eq!(texts, want);
+        for one in [
+            &br#"{"a":"}{"}"#[..],
+            b"{}",
+            b"{} x {}",
+            b"{}\"x\"{}",
+            b"[]{}",
+            b" {",
+        ] {
+            assert_eq!(
+                objects_in_line(one),
+                None,
+                "{}",
+                String::from_utf8_lossy(one)
+            );
+        }
     }
 
     #[test]

@@ -493,6 +493,68 @@ fn first_line_cut_mid_record() {
     );
 }
 
+/// Files concatenated where one lacks its last line end (`cat a.jsonl b.jsonl`): the objects
+/// of the joined line are records of that line, as if it had been two; only something that is
+/// not an object between them, or a cut one, stays malformed.
+#[test]
+fn records_one_after_another_on_a_line() {
+    let dir = tempdir();
+    let (a, b, c) = (good(100), good(101), good(102));
+    type Case<'a> = (String, usize, &'a [(u64, &'a str)]);
+    let cases: [Case; 5] = [
+        (format!("{a}{b}"), 8, &[]),
+        (format!("{a} \t{b}{c}"), 9, &[]),
+        (format!("{a}{}", &b[..b.len() / 2]), 7, &[(4, "truncated")]),
+        (
+            format!("{a}{{\"Operation\": }}{b}"),
+            8,
+            &[(4, "invalid-json")],
+        ),
+        (format!("{a}x{b}"), 6, &[(4, "invalid-json")]),
+    ];
+    for (i, (line, good, malformed)) in cases.iter().enumerate() {
+        let name = format!("joined-{i}.ndjson");
+        let ing = one_file(dir.path(), &name, &surround(line.as_bytes()));
+        check(line, &ing, *good, malformed);
+    }
+    // The real shapes, each file's last line end removed before the next file begins: the same
+    // records as the files read one by one.
+    let names = [
+        "a-defender-cloudappevents-otrf-FULL.jsonl",
+        "b-exchangeitem-item-parentfolder-elastic-beats.jsonl",
+        "g-extractor-get-ual-JSONL-SHAPE.jsonl",
+        "g-extractor-get-ual-SOFELK-or-AuditDataOnly-SHAPE.jsonl",
+    ];
+    let paths: Vec<PathBuf> = names.iter().map(|n| sample(n)).collect();
+    let joined: Vec<u8> = paths
+        .iter()
+        .flat_map(|p| {
+            sample_text(p.file_name().unwrap().to_str().unwrap())
+                .trim_end()
+                .bytes()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let apart = ingest_paths(&paths);
+    let together = one_file(dir.path(), "joined.jsonl", &joined);
+    let records = |ing: &Ingested| ing.records.iter().map(record_json).collect::<Vec<_>>();
+    assert!(apart.records.len() > names.len(), "{}", describe(&apart));
+    assert_eq!(
+        records(&together),
+        records(&apart),
+        "{}",
+        describe(&together)
+    );
+    assert_eq!(
+        (
+            together.read,
+            together.duplicates,
+            malformed_counts(&together)
+        ),
+        (apart.read, apart.duplicates, malformed_counts(&apart))
+    );
+}
+
 /// Regression: a record exactly `max_record` bytes long is accepted whatever the chunking
 /// (the splitters and the worker all measure the trimmed record, without its newline).
 #[test]
