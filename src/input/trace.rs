@@ -44,9 +44,8 @@ pub struct TraceFile {
     /// `(default)` (Exchange Online PowerShell writes US dates unless the machine says
     /// otherwise). ISO times are not affected.
     pub date_order: String,
-    /// Received times that could not be read (in that order, or at all): their messages have
-    /// no received time from this file. A date order given by `--date-order` that the file's
-    /// dates contradict (`13/05/2024` read month first) shows here.
+    /// Received times that no reading accepts (not a time in any known form, such as
+    /// `13th of May`): their messages have no received time from this file.
     pub unreadable_dates: u64,
     /// The first of them, as written.
     pub unreadable_date_example: Option<String>,
