@@ -389,8 +389,8 @@ mod tests {
             w.contains("says month first") && w.contains("'13/05/2024"),
             "{w}"
         );
-        // Not when the file also shows the given order, nor when the order comes from it.
         assert_eq!(t.files.len(), 1);
+        // Not when the file also shows the given order, nor when the order comes from it.
         let mut t = Trace::default();
         t.read_file(&mixed, Some(DateOrder::DayFirst)).unwrap();
         t.read_file(&us, Some(DateOrder::MonthFirst)).unwrap();
