@@ -42,6 +42,45 @@ impl StrState {
     pub fn in_string(self) -> bool {
         self.in_str
     }
+
+    /// A scanner that starts inside a string literal (right after a backslash there, with
+    /// `escaped`): for text that may begin where a cut fell inside a string.
+    pub fn inside(escaped: bool) -> Self {
+        StrState {
+            in_str: true,
+            esc: escaped,
+        }
+    }
+}
+
+/// Whether `line` closes a bracket it never opened, its brackets counted from its first byte as
+/// outside a string, as inside one, and as inside one right after a backslash: then it begins
+/// inside a value, where a cut fell (the first line of a piece of a split file:
+/// `{"Name":"x"}],"Id":...}`, or `{\"Attr\":1}","Id":...}` cut inside a string that holds
+/// JSON).
+pub fn begins_inside_value(line: &[u8]) -> bool {
+    let closes_unopened = |mut strings: StrState| {
+        let mut depth = 0u32;
+        for &b in line {
+            if strings.step(b) {
+                continue;
+            }
+            match b {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth == 0 => return true,
+                b'}' | b']' => depth -= 1,
+                _ => {}
+            }
+        }
+        false
+    };
+    [
+        StrState::default(),
+        StrState::inside(false),
+        StrState::inside(true),
+    ]
+    .into_iter()
+    .any(closes_unopened)
 }
 
 /// A piece of NDJSON input produced by the splitters.

@@ -113,38 +113,61 @@ fn line_shape(line: &[u8]) -> LineShape {
     }
 }
 
-/// NDJSON or a JSON document, for a start `b` (past white space and BOMs) that is `{`,
-/// from its first line alone where it can tell: NDJSON when that line is one whole value;
-/// JSON when a value closes on it and more follows (objects one after another, `},`), or
-/// when it opens an object or array that does not close on it (a pretty-printed object, a
-/// Graph page's `{"@odata.context":...,"value":[`), even if one-line objects follow. Two
-/// exceptions keep an NDJSON file whose first line was cut mid-record NDJSON: a line cut
-/// inside a string (a raw newline there is never JSON), and an open first line followed by
-/// two lines that are each a whole value (which no JSON document has inside an object: two
-/// values there need a comma between them). A first line longer than the sniffing window is
-/// NDJSON (a record on one line), with or without a BOM before it.
+/// Whether the lines after a file's first line (`rest`, as far as the sniffing window goes)
+/// are records one per line: the first eight whole lines of it, or as many as it holds, at
+/// least `need`, are each one whole JSON object. No JSON document holds two such lines one
+/// after the other (values in an object or array need a comma between them), nor one such
+/// line and then its closing bracket's line, and no CSV row is one (a cell that holds JSON is
+/// quoted, for its commas).
+fn whole_objects_follow(rest: &[u8], need: usize) -> bool {
+    let mut lines: Vec<&[u8]> = rest.split(|&c| c == b'\n').collect();
+    if lines.len() > 1 {
+        lines.pop(); // what follows the last line end: a line the window may have cut
+    }
+    let lines: Vec<&[u8]> = lines
+        .into_iter()
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take(8)
+        .collect();
+    lines.len() >= need
+        && lines
+            .iter()
+            .all(|l| l.first() == Some(&b'{') && line_shape(l) == LineShape::Whole)
+}
+
+/// NDJSON or a JSON document, for a start `b` (past white space and BOMs) that is `{` or `[`,
+/// from its first line alone where it can tell: NDJSON when that line is one whole object;
+/// JSON when it starts with `[`, when a value closes on it and more follows (objects one
+/// after another, `},`), or when it opens an object that does not close on it (a
+/// pretty-printed object, a Graph page's `{"@odata.context":...,"value":[`), even if one-line
+/// objects follow. Three exceptions keep an NDJSON file whose first line was cut mid-record
+/// NDJSON: a line cut inside a string (a raw newline there is never JSON); a line that begins
+/// inside a value (a piece of a split file: see [`begins_inside_value`]) followed by whole
+/// objects (see [`whole_objects_follow`]); and an open object followed by two of them (one
+/// is not enough: a Graph page may hold a single record on its line). A first line longer
+/// than the sniffing window is NDJSON when it starts with `{` (a record on one line), with or
+/// without a BOM before it.
+///
+/// [`begins_inside_value`]: super::frame::begins_inside_value
 fn objects_container(b: &[u8]) -> Container {
+    let object = b.first() == Some(&b'{');
     let Some(nl) = memchr::memchr(b'\n', b) else {
         return match line_shape(b) {
             LineShape::More => Container::Json,
-            _ => Container::Ndjson,
+            _ if object => Container::Ndjson,
+            _ => Container::Json,
         };
     };
-    match line_shape(&b[..nl]) {
-        LineShape::Whole | LineShape::OpenInString => Container::Ndjson,
-        LineShape::More => Container::Json,
-        LineShape::Open => {
-            let mut next = b[nl + 1..]
-                .split(|&c| c == b'\n')
-                .map(<[u8]>::trim_ascii)
-                .filter(|l| !l.is_empty());
-            let whole = |l: Option<&[u8]>| l.is_some_and(|l| line_shape(l) == LineShape::Whole);
-            if whole(next.next()) && whole(next.next()) {
-                Container::Ndjson
-            } else {
-                Container::Json
-            }
-        }
+    let (first, rest) = (&b[..nl], &b[nl + 1..]);
+    let shape = line_shape(first);
+    if object && matches!(shape, LineShape::Whole | LineShape::OpenInString)
+        || super::frame::begins_inside_value(first) && whole_objects_follow(rest, 1)
+        || object && shape == LineShape::Open && whole_objects_follow(rest, 2)
+    {
+        Container::Ndjson
+    } else {
+        Container::Json
     }
 }
 
@@ -156,8 +179,13 @@ pub fn sniff_container(head: &[u8]) -> Container {
         return Container::Empty;
     };
     match c {
-        b'[' => Container::Json,
-        b'{' => objects_container(b),
+        b'{' | b'[' => objects_container(b),
+        // A first line that starts no export, followed by records one per line: a piece of
+        // a split NDJSON file, which begins inside a record (that line is then malformed,
+        // `truncated`, on line 1).
+        _ if memchr::memchr(b'\n', b).is_some_and(|nl| whole_objects_follow(&b[nl + 1..], 1)) => {
+            Container::Ndjson
+        }
         _ => {
             let mut line = first_line(b);
             let mut type_line = false;
@@ -256,6 +284,12 @@ mod tests {
             Container::MessageTrace
         );
         assert_eq!(sniff_container(b"# notes\nhello\n"), Container::Unknown);
+        // Notes, then one JSON line: records one per line after a first line that is none.
+        assert_eq!(sniff_container(b"# notes\n{\"a\":1}\n"), Container::Ndjson);
+        assert_eq!(
+            sniff_container(b"# notes\n{\"a\":1},\n"),
+            Container::Unknown
+        );
     }
 
     /// NDJSON only when the first line is one whole value (or was cut mid-record); a first
@@ -271,6 +305,10 @@ mod tests {
             b"{\"a\":1}{\"a\":2}\n",
             b"{\"a\":1},\n{\"a\":2}\n",
             b"{\"a\":1} {\"a\":2}",
+            // A first line that would begin inside a value, but what follows is not records
+            // one per line: an array's elements, or an element and the array's end.
+            b"[{\"a\":\"}\"},\n{\"b\":1},\n{\"c\":1}\n]\n",
+            b"[{\"a\":\"}\"},\n{\"b\":1}\n]\n",
         ];
         let ndjson = [
             &b"{\"a\":1}\n{\"a\":2}\n"[..],
@@ -278,6 +316,14 @@ mod tests {
             // First lines cut mid-record: inside a string, and outside one.
             b"{\"a\":\"cu\n{\"a\":2}\n",
             b"{\"a\":1,\n{\"b\":1}\n\n{\"c\":2}\n",
+            // First lines that begin mid-record (a piece of a split file), cut outside a
+            // string, inside one, inside a nested object or array, inside a string holding
+            // JSON, followed by one whole record.
+            b"Time\":\"2024\",\"a\":1}\n{\"a\":2}\n",
+            b"c-d\",\"a\":1}\r\n{\"a\":2}\r\n",
+            b"{\"N\":\"x\"}],\"a\":1}\n{\"a\":2}\n",
+            b"[\"x\"],\"a\":1}\n{\"a\":2}\n",
+            b"{\\\"N\\\":[\\\"x\\\"]}\",\"a\":1}\n{\"a\":2}\n",
         ];
         for (want, texts) in [
             (Container::Json, &json[..]),

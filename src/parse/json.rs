@@ -97,24 +97,55 @@ pub fn classify(bytes: &[u8], err: &simd_json::Error) -> Malformed {
     if memchr::memchr(0, bytes).is_some() {
         return Malformed::new(MalformedKind::NulBytes, "record contains NUL bytes");
     }
-    if matches!(err.error(), ErrorType::InvalidUtf8) || std::str::from_utf8(bytes).is_err() {
-        let at = match std::str::from_utf8(bytes) {
+    let starts_late = || {
+        Malformed::new(
+            MalformedKind::Truncated,
+            format!(
+                "JSON starts after the record does ({} bytes, the line begins mid-record, as \
+                 the first line of a piece of a split file does)",
+                bytes.len()
+            ),
+        )
+    };
+    let ends_early = |how: &str| {
+        Malformed::new(
+            MalformedKind::Truncated,
+            format!(
+                "JSON ends before the record does ({} bytes, cut {how})",
+                bytes.len()
+            ),
+        )
+    };
+    let utf8 = std::str::from_utf8(bytes);
+    if matches!(err.error(), ErrorType::InvalidUtf8) || utf8.is_err() {
+        let at = match utf8 {
             Err(e) => e.valid_up_to(),
             Ok(_) => err.index(),
         };
+        // A cut inside a character: at the end (the rest of a character missing), or at the
+        // start (continuation bytes where a line should begin), of text otherwise valid.
+        if let Err(e) = utf8 {
+            if e.error_len().is_none() && is_unterminated(&bytes[..at]) {
+                return ends_early("inside a character");
+            }
+            let lead = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
+            if (1..=3).contains(&lead)
+                && std::str::from_utf8(&bytes[lead..]).is_ok()
+                && starts_mid_record(&bytes[lead..])
+            {
+                return starts_late();
+            }
+        }
         return Malformed::new(
             MalformedKind::InvalidUtf8,
             format!("invalid UTF-8 at byte {at}"),
         );
     }
+    if starts_mid_record(bytes) {
+        return starts_late();
+    }
     if is_unterminated(bytes) {
-        return Malformed::new(
-            MalformedKind::Truncated,
-            format!(
-                "JSON ends before the record does ({} bytes, cut mid-record)",
-                bytes.len()
-            ),
-        );
+        return ends_early("mid-record");
     }
     // simd-json reports some errors (a bad escape) at byte 0; find the place ourselves.
     let at = locate_string_error(bytes).unwrap_or(err.index());
@@ -152,6 +183,15 @@ fn locate_string_error(bytes: &[u8]) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// True when a record's text begins inside a JSON object: it ends as an object does (`}`) but
+/// starts as no JSON value does (`Time":"2024-...}`), or closes a bracket it never opened
+/// (see [`begins_inside_value`](crate::input::frame::begins_inside_value)).
+fn starts_mid_record(bytes: &[u8]) -> bool {
+    let t = bytes.trim_ascii();
+    t.last() == Some(&b'}')
+        && (!matches!(t.first(), Some(b'{' | b'[')) || crate::input::frame::begins_inside_value(t))
 }
 
 /// True when JSON text stops inside a string or with objects or arrays still open.

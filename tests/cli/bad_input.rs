@@ -493,6 +493,96 @@ fn first_line_cut_mid_record() {
     );
 }
 
+/// Where the malformed records of a file read without its line `k + 1` are in the pieces of
+/// the whole file cut inside that line, with the two halves of the cut line as `truncated`.
+fn malformed_in_pieces(
+    without: &Ingested,
+    k: u64,
+    aa: String,
+    ab: String,
+) -> Vec<(String, u64, String)> {
+    let mut at: Vec<(String, u64, String)> = malformed_at(without)
+        .into_iter()
+        .map(|(_, line, kind)| match line <= k {
+            true => (aa.clone(), line, kind),
+            false => (ab.clone(), line + 1 - k, kind),
+        })
+        .collect();
+    at.push((aa, k + 1, "truncated".to_string()));
+    at.push((ab, 1, "truncated".to_string()));
+    at.sort();
+    at
+}
+
+/// An export split by size (`split -b`): the second piece begins inside a record. Each piece
+/// is read as NDJSON (before, a piece that did not begin with `{` was refused whole, as not an
+/// export); the record cut in two is `truncated` on the first piece's last line and on the
+/// second piece's line 1, and every other record is read as from the whole file. Cut at every
+/// eleventh byte of each record but the last of the real NDJSON samples, one after another.
+#[test]
+fn a_split_export_is_read_piece_by_piece() {
+    let dir = tempdir();
+    let names = [
+        "a-defender-cloudappevents-otrf-FULL.jsonl",
+        "b-exchangeitem-item-parentfolder-elastic-beats.jsonl",
+        "g-extractor-get-ual-JSONL-SHAPE.jsonl",
+        "g-extractor-get-ual-SOFELK-or-AuditDataOnly-SHAPE.jsonl",
+    ];
+    let lines: Vec<String> = names
+        .iter()
+        .flat_map(|n| {
+            sample_text(n)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let whole = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let records = |ing: &Ingested| ing.records.iter().map(record_json).collect::<Vec<_>>();
+    let mut cuts = 0;
+    for (k, line) in lines.iter().enumerate().take(lines.len() - 1) {
+        let mut without = lines.clone();
+        without.remove(k);
+        let want = one_file(dir.path(), "without.ndjson", without.join("\n").as_bytes());
+        let start: usize = lines[..k].iter().map(|l| l.len() + 1).sum();
+        for at in (1..line.len()).step_by(11) {
+            let (aa, ab) = whole.as_bytes().split_at(start + at);
+            let pieces = [
+                write(dir.path(), "part-aa", aa),
+                write(dir.path(), "part-ab", ab),
+            ];
+            let got = ingest_paths(&pieces);
+            let what = format!("line {} cut after byte {at}", k + 1);
+            let path = |i: usize| pieces[i].display().to_string();
+            assert_eq!(
+                (
+                    records(&got),
+                    {
+                        let mut at = malformed_at(&got);
+                        at.sort();
+                        at
+                    },
+                    got.files
+                        .iter()
+                        .map(|f| f.container.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                (
+                    records(&want),
+                    malformed_in_pieces(&want, k as u64, path(0), path(1)),
+                    vec!["ndjson".to_string(); 2],
+                ),
+                "{what}\n{}",
+                describe(&got)
+            );
+            check_accounting(&got);
+            cuts += 1;
+        }
+    }
+    assert!(cuts > 2000, "{cuts} cuts");
+}
+
 /// Files concatenated where one lacks its last line end (`cat a.jsonl b.jsonl`): the objects
 /// of the joined line are records of that line, as if it had been two; only something that is
 /// not an object between them, or a cut one, stays malformed.
