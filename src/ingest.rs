@@ -508,6 +508,14 @@ impl Producer<'_> {
         }
     }
 
+    fn json_framer(&self, c: &Container) -> JsonFramer {
+        let framer = JsonFramer::new(self.opts.max_record, self.opts.chunk_bytes);
+        match c {
+            Container::JsonPiece { cut } => framer.begins_inside(*cut),
+            _ => framer,
+        }
+    }
+
     fn buffer(&self) -> Vec<u8> {
         self.free.try_recv().unwrap_or_default()
     }
@@ -613,8 +621,8 @@ impl Producer<'_> {
                     }
                 }
             }
-            Container::Json => {
-                let mut framer = JsonFramer::new(self.opts.max_record, self.opts.chunk_bytes);
+            Container::Json | Container::JsonPiece { .. } => {
+                let mut framer = self.json_framer(&container);
                 let mut ok = true;
                 for piece in data.chunks(1 << 20) {
                     hash(piece);
@@ -719,8 +727,8 @@ impl Producer<'_> {
                     report.error = Some(broken(report.compression, &e));
                 }
             }
-            Container::Json => {
-                let mut framer = JsonFramer::new(self.opts.max_record, self.opts.chunk_bytes);
+            Container::Json | Container::JsonPiece { .. } => {
+                let mut framer = self.json_framer(&container);
                 let mut buf = vec![0u8; 1 << 20];
                 let mut ok = true;
                 loop {
@@ -800,7 +808,9 @@ fn not_records(c: &Container) -> String {
 
 fn shape_of(c: &Container, head: &[u8]) -> String {
     match c {
-        Container::Ndjson | Container::Json => sniff::record_shape(head).to_string(),
+        Container::Ndjson | Container::Json | Container::JsonPiece { .. } => {
+            sniff::record_shape(head).to_string()
+        }
         Container::Csv { .. } => {
             let b = sniff::skip_blank(head);
             let mut lines = b.split(|&c| c == b'\n');

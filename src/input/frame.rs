@@ -389,6 +389,9 @@ enum Mode {
     /// never holds): skipped up to the next line that starts a value no deeper than the cut
     /// one started (its first byte `{` or `[`, indented no more), where framing resumes.
     Tail,
+    /// The rest of a record a piece of a split document begins inside: the first `cut_left`
+    /// bytes of the stream, kept as one value (see [`JsonFramer::begins_inside`]).
+    Cut,
 }
 
 /// Frames JSON documents: arrays of records (the Management API blob, Extractor-Suite JSON,
@@ -412,6 +415,8 @@ pub struct JsonFramer {
     /// The last byte added to the current value.
     last_byte: u8,
     value_start: usize,
+    /// Bytes of [`Mode::Cut`] still to come.
+    cut_left: usize,
     batch: ValueBatch,
     max_record: usize,
     batch_bytes: usize,
@@ -431,10 +436,26 @@ impl JsonFramer {
             value_len: 0,
             last_byte: 0,
             value_start: 0,
+            cut_left: 0,
             batch: ValueBatch::default(),
             max_record,
             batch_bytes: batch_bytes.max(1),
         }
+    }
+
+    /// For a stream that begins inside a record (a piece of a split document, see
+    /// [`Container::JsonPiece`]): its first `cut` bytes are one value, the rest of that record
+    /// (reported as cut by the parser); framing starts after them, between the elements of an
+    /// array.
+    ///
+    /// [`Container::JsonPiece`]: super::sniff::Container::JsonPiece
+    pub fn begins_inside(mut self, cut: usize) -> Self {
+        if cut > 0 {
+            self.begin_value(Mode::Cut);
+            self.cut_left = cut;
+            self.arrays = 1;
+        }
+        self
     }
 
     /// Adds bytes to the current value. At most `max_record + 1` of them are stored: enough
@@ -592,6 +613,17 @@ impl JsonFramer {
                     }
                     i += 1;
                 }
+                Mode::Cut => {
+                    let n = self.cut_left.min(bytes.len() - i);
+                    self.line += memchr::memchr_iter(b'\n', &bytes[i..i + n]).count() as u64;
+                    (i, self.cut_left) = (i + n, self.cut_left - n);
+                    if self.cut_left == 0 {
+                        self.keep(&bytes[seg..i]);
+                        self.end_value(emit);
+                        self.mode = Mode::Outside;
+                        self.indent = None;
+                    }
+                }
                 Mode::Tail => {
                     match b {
                         b'\n' | b' ' | b'\t' | b'\r' | 0xEF | 0xBB | 0xBF => self.between_values(b),
@@ -605,7 +637,7 @@ impl JsonFramer {
                 }
             }
         }
-        if matches!(self.mode, Mode::Value | Mode::Junk) {
+        if matches!(self.mode, Mode::Value | Mode::Junk | Mode::Cut) {
             self.keep(&bytes[seg..]);
         }
     }
@@ -613,7 +645,7 @@ impl JsonFramer {
     /// Ends the stream: an unfinished value is framed as it is (the parser will call it
     /// truncated); the last batch goes to `emit`.
     pub fn finish(&mut self, emit: &mut dyn FnMut(ValueBatch)) {
-        if matches!(self.mode, Mode::Value | Mode::Junk) {
+        if matches!(self.mode, Mode::Value | Mode::Junk | Mode::Cut) {
             self.end_value(emit);
         }
         if !self.batch.values.is_empty() {

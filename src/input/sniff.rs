@@ -11,6 +11,10 @@ pub enum Container {
     Ndjson,
     /// JSON arrays, pretty-printed or concatenated objects, Graph `{"value":[...]}` pages.
     Json,
+    /// A piece of a JSON document split by size or by lines (`split -b`, `split -l`), which
+    /// begins inside a record: its first `cut` bytes are the rest of that record, one
+    /// malformed value; framing starts after them (see [`json_cut`]).
+    JsonPiece { cut: usize },
     /// A CSV export; `type_line` when a `#TYPE ...` line comes before the header.
     Csv { type_line: bool },
     /// A message-trace export: metadata for `scope --trace`, not audit records.
@@ -25,7 +29,7 @@ impl Container {
     pub fn as_str(&self) -> &'static str {
         match self {
             Container::Ndjson => "ndjson",
-            Container::Json => "json",
+            Container::Json | Container::JsonPiece { .. } => "json",
             Container::Csv { .. } => "csv",
             Container::MessageTrace => "message-trace",
             Container::Empty => "empty",
@@ -171,6 +175,95 @@ fn objects_container(b: &[u8]) -> Container {
     }
 }
 
+/// For a start of a JSON document that begins inside a record (a piece of a file split by
+/// size or by lines), the length of that record's rest: up to the bracket that closes the
+/// outermost value the piece began in, before the first object that starts at that level and
+/// closes within `head` (the next record). `None` when no bracket closes one not opened (a
+/// whole document), or no object follows at that level within `head`.
+///
+/// - Brackets are counted from the first byte, outside a string or inside one, whichever
+///   leaves the first line's end outside a string (JSON never holds a raw newline in a
+///   string; when both do, the first that gives a cut). A later raw newline inside a string
+///   means this is not JSON read from there.
+/// - When the piece began inside a nested value (a record's `Folders` array), the first
+///   levels it closes are not the outermost: the deepest level that holds a whole object is
+///   taken, unless two levels or more close below it (the piece began inside an object of
+///   the last record, and the array ends).
+/// - With `or_all`, a start that closes a bracket it never opened and holds no whole object
+///   after it (the last piece: the rest of one record, and the array's end) is cut up to its
+///   deepest closing bracket, unless an object closed at the first level before and only one
+///   level closes (the piece began between two records, and ends with the array).
+fn json_cut(head: &[u8], or_all: bool) -> Option<usize> {
+    use super::frame::StrState;
+    let nl = memchr::memchr(b'\n', head)?;
+    [
+        StrState::default(),
+        StrState::inside(false),
+        StrState::inside(true),
+    ]
+    .into_iter()
+    .filter(|s| {
+        let mut s = *s;
+        head[..nl].iter().for_each(|&b| {
+            s.step(b);
+        });
+        !s.in_string()
+    })
+    .find_map(|strings| json_cut_from(head, strings, or_all))
+}
+
+/// [`json_cut`] with the brackets counted from `strings`' state at the first byte.
+fn json_cut_from(head: &[u8], mut strings: super::frame::StrState, or_all: bool) -> Option<usize> {
+    let (mut depth, mut min) = (0i64, 0i64);
+    // The level being looked at: where its closing bracket ended, and whether an object
+    // started at it since; the best level so far, one that held a whole object.
+    let (mut cut, mut started) = (0usize, false);
+    let mut best = None;
+    // An object closed at the first level before any bracket closed one not opened: the piece
+    // began between the elements of an array, or inside an array of a record.
+    let mut between = false;
+    for (i, &b) in head.iter().enumerate() {
+        if b == b'\n' && strings.in_string() {
+            return None;
+        }
+        if strings.step(b) {
+            continue;
+        }
+        match b {
+            b'{' | b'[' => {
+                if b == b'{' && depth == min && min < 0 {
+                    started = true;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                if depth < min {
+                    (min, cut, started) = (depth, i + 1, false);
+                } else if b == b'}' && depth == min && started {
+                    best = Some((cut, min));
+                } else if b == b'}' && depth == 0 && min == 0 {
+                    between = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    let cut = match best {
+        // Two levels or more closed after the objects of `best`'s level (more than the
+        // array's end): they were objects inside the last record, such as its properties.
+        Some((_, level)) if min < level - 1 => Some(cut),
+        Some((at, _)) => Some(at),
+        None => (or_all && (min < -1 || min == -1 && !between)).then_some(cut),
+    };
+    // An array's end alone is no part of a record (concatenated arrays, split between them).
+    cut.filter(|&c| {
+        head[..c]
+            .iter()
+            .any(|b| !matches!(b, b']' | b',') && !b.is_ascii_whitespace())
+    })
+}
+
 /// Detects the container from the decoded (UTF-8) start of a file. `head` should hold at
 /// least the first line, when the file has one within the sniffing window.
 pub fn sniff_container(head: &[u8]) -> Container {
@@ -179,7 +272,24 @@ pub fn sniff_container(head: &[u8]) -> Container {
         return Container::Empty;
     };
     match c {
-        b'{' | b'[' => objects_container(b),
+        b'{' | b'[' => match objects_container(b) {
+            Container::Json => {
+                json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
+            }
+            c => c,
+        },
+        // A piece of a JSON array split between two elements (`,` then the next) or at an
+        // array's end (`]` then the next array): the framer reads them between values. (Or
+        // one split inside an array of a record, between two of its elements.)
+        b',' | b']'
+            if matches!(
+                b.iter()
+                    .find(|c| !matches!(c, b',' | b']') && !c.is_ascii_whitespace()),
+                Some(b'{' | b'[')
+            ) =>
+        {
+            json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
+        }
         // A first line that starts no export, followed by records one per line: a piece of
         // a split NDJSON file, which begins inside a record (that line is then malformed,
         // `truncated`, on line 1).
@@ -210,6 +320,8 @@ pub fn sniff_container(head: &[u8]) -> Container {
                 && (has("SenderAddress") || has("sender_address"))
             {
                 Container::MessageTrace
+            } else if let Some(cut) = json_cut(head, false) {
+                Container::JsonPiece { cut }
             } else {
                 Container::Unknown
             }
@@ -337,6 +449,7 @@ mod tests {
             }
         }
         // A first line longer than the sniffing window (the head ends inside it).
+        // (See `pieces_of_a_split_json_document` for JSON that begins inside a record.)
         let mut long = b"{\"a\":\"".to_vec();
         long.resize(1000, b'x');
         assert_eq!(sniff_container(&long), Container::Ndjson);
@@ -345,5 +458,42 @@ mod tests {
         long.extend_from_slice(b"\"}{\"b\":\"");
         long.resize(1000, b'y');
         assert_eq!(sniff_container(&long), Container::Json);
+    }
+
+    /// Pieces of a split JSON document: where the rest of the record they begin inside ends
+    /// (`|` in each text), or none (a whole document, a piece that begins between records).
+    #[test]
+    fn pieces_of_a_split_json_document() {
+        let cases: [(&str, Option<Container>); 8] = [
+            // Inside a record's key level, cut outside a string and inside one.
+            ("\"x\": 1\n  }|,\n  {\"a\": 1\n  }\n]\n", None),
+            (
+                "e\": \"[{\\\"A\\\":1}]\"\n  }|,\n  {\"a\": 1\n  }\n]\n",
+                None,
+            ),
+            // Inside a record's array of objects: its levels are not the records' level.
+            (
+                "{\"N\": 1},\n{\"N\": 2}\n],\n\"x\": 1\n}|,\n{\"a\": [{\"b\": 1}]\n}\n]\n",
+                None,
+            ),
+            // Inside the last record's properties: its rest and the array's end, one value.
+            ("{\"N\": 1},\n{\"N\": 2}\n],\n\"x\": 1\n}\n]|\n", None),
+            // Between records, at an array's end, a whole document, a concatenation.
+            (",\n{\"a\": 1}\n]\n", Some(Container::Json)),
+            ("]\n[\n{\"a\": 1}\n]\n", Some(Container::Json)),
+            (
+                "[\n{\"a\": 1},\n{\"a\": [{\"b\": 1}]}\n]\n",
+                Some(Container::Json),
+            ),
+            // The last record's rest, not starting as JSON does: not known as a piece.
+            ("\"x\": 1\n}\n]\n", Some(Container::Unknown)),
+        ];
+        for (text, want) in cases {
+            let want = want.unwrap_or_else(|| Container::JsonPiece {
+                cut: text.find('|').unwrap(),
+            });
+            let bytes = text.replace('|', "");
+            assert_eq!(sniff_container(bytes.as_bytes()), want, "{text}");
+        }
     }
 }

@@ -583,6 +583,89 @@ fn a_split_export_is_read_piece_by_piece() {
     assert!(cuts > 2000, "{cuts} cuts");
 }
 
+/// A JSON document split by size or by lines: the records of the real JSON samples as one
+/// pretty-printed array, cut inside each record but the last, at every seventh byte. The
+/// second piece begins inside a record, or inside an array or object of one (its properties,
+/// folders, AuditData); the rest of that record is one `truncated` value on its line 1, as
+/// its start is at the end of the first piece, and every other record is read as from the
+/// whole document (before, such a piece was refused whole, or its record's inner objects were
+/// framed as records).
+#[test]
+fn a_split_json_document_is_read_piece_by_piece() {
+    let dir = tempdir();
+    let mut elements: Vec<serde_json::Value> = Vec::new();
+    for name in [
+        "a-bind-office365itpros.json",
+        "a-bind-sentinel-officeactivity-otrf.json",
+        "b-sync-folders-variant-RECONSTRUCTED.json",
+        "b-sync-item-parentfolder-RECONSTRUCTED.json",
+        "e-management-api-content-blob-response.json",
+        "g-extractor-get-ual-JSON-SHAPE.json",
+    ] {
+        match serde_json::from_str(&sample_text(name)).unwrap() {
+            serde_json::Value::Array(a) => elements.extend(a),
+            v => elements.push(v),
+        }
+    }
+    // The document, and where each element's text starts and ends in it.
+    let texts: Vec<String> = elements
+        .iter()
+        .map(|e| {
+            serde_json::to_string_pretty(e)
+                .unwrap()
+                .replace('\n', "\n  ")
+        })
+        .collect();
+    let document = |texts: &[String]| format!("[\n  {}\n]\n", texts.join(",\n  "));
+    let whole = document(&texts);
+    let records = |ing: &Ingested| ing.records.iter().map(record_json).collect::<Vec<_>>();
+    let mut cuts = 0;
+    let mut start = 4;
+    for (k, text) in texts.iter().enumerate().take(texts.len() - 1) {
+        let mut without = texts.clone();
+        without.remove(k);
+        let want = one_file(dir.path(), "without.json", document(&without).as_bytes());
+        let line = 1 + whole[..start].matches('\n').count() as u64;
+        let mut counts = malformed_counts(&want);
+        counts.push(("truncated".to_string(), 2));
+        counts.sort();
+        for at in (1..text.len()).step_by(7) {
+            let (aa, ab) = whole.as_bytes().split_at(start + at);
+            let pieces = [
+                write(dir.path(), "part-aa", aa),
+                write(dir.path(), "part-ab", ab),
+            ];
+            let got = ingest_paths(&pieces);
+            let path = |i: usize| pieces[i].display().to_string();
+            let cut: Vec<_> = malformed_at(&got)
+                .into_iter()
+                .filter(|(_, _, kind)| kind == "truncated")
+                .collect();
+            let mut got_counts = malformed_counts(&got);
+            got_counts.sort();
+            assert_eq!(
+                (records(&got), got_counts, cut),
+                (
+                    records(&want),
+                    counts.clone(),
+                    vec![
+                        (path(0), line, "truncated".to_string()),
+                        (path(1), 1, "truncated".to_string()),
+                    ],
+                ),
+                "record {} cut after byte {at}: {:?}\n{}",
+                k + 1,
+                String::from_utf8_lossy(&text.as_bytes()[at..(at + 60).min(text.len())]),
+                describe(&got)
+            );
+            check_accounting(&got);
+            cuts += 1;
+        }
+        start += text.len() + 4;
+    }
+    assert!(cuts > 500, "{cuts} cuts");
+}
+
 /// Files concatenated where one lacks its last line end (`cat a.jsonl b.jsonl`): the objects
 /// of the joined line are records of that line, as if it had been two; only something that is
 /// not an object between them, or a cut one, stays malformed.
