@@ -83,7 +83,18 @@ pub fn framing_covers_every_byte(data: &[u8], target: usize, max_record: usize) 
 
 /// The values the JSON framer finds, fed in the given pieces.
 pub fn framed(parts: &[&[u8]], max_record: usize, batch: usize) -> Vec<(u64, Vec<u8>)> {
-    let mut f = JsonFramer::new(max_record, batch);
+    framed_inside(parts, max_record, batch, 0)
+}
+
+/// [`framed`] for a stream whose first `cut` bytes are the rest of a record it begins inside
+/// ([`JsonFramer::begins_inside`]).
+pub fn framed_inside(
+    parts: &[&[u8]],
+    max_record: usize,
+    batch: usize,
+    cut: usize,
+) -> Vec<(u64, Vec<u8>)> {
+    let mut f = JsonFramer::new(max_record, batch).begins_inside(cut);
     let mut out = Vec::new();
     let mut take = |b: ValueBatch| {
         for v in b.values {
@@ -102,15 +113,35 @@ pub fn framed(parts: &[&[u8]], max_record: usize, batch: usize) -> Vec<(u64, Vec
     out
 }
 
-/// The JSON framer gives the same values wherever the stream is cut.
+/// The JSON framer gives the same values wherever the stream is cut; also for a stream the
+/// sniffer finds to begin inside a record, whose first value is then that record's rest, on
+/// line 1.
 pub fn framing_ignores_cuts(data: &[u8], cuts: impl IntoIterator<Item = usize>, max: usize) {
+    let inside = match crate::input::sniff::sniff_container(data) {
+        crate::input::sniff::Container::JsonPiece { cut } => cut,
+        _ => 0,
+    };
+    assert!(inside <= data.len(), "a cut past the head");
     let whole = framed(&[data], max, 64);
+    let from_inside = framed_inside(&[data], max, 64, inside);
+    if inside > 0 && inside <= max {
+        assert_eq!(
+            from_inside.first(),
+            Some(&(1, data[..inside].to_vec())),
+            "the rest of the record begun inside"
+        );
+    }
     for at in cuts {
         let at = at.min(data.len());
         assert_eq!(
             whole,
             framed(&[&data[..at], &data[at..]], max, 64),
             "JSON framing cut at byte {at}"
+        );
+        assert_eq!(
+            from_inside,
+            framed_inside(&[&data[..at], &data[at..]], max, 64, inside),
+            "JSON framing from inside a record, cut at byte {at}"
         );
     }
 }
