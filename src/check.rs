@@ -296,6 +296,7 @@ pub fn csv_rows_are_total(data: &[u8], type_line: bool, batch: usize) {
             type_line,
             batch_rows: batch,
             max_record,
+            piece: None,
         };
         assert_eq!(
             framed_rows(data, &framing),

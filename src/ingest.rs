@@ -500,9 +500,14 @@ impl Producer<'_> {
         !self.stop.load(Ordering::Relaxed) && self.tx.send(w).is_ok()
     }
 
-    fn csv_framing(&self, type_line: bool) -> CsvFraming {
+    fn csv_framing(
+        &self,
+        type_line: bool,
+        piece: Option<crate::input::frame::CsvPiece>,
+    ) -> CsvFraming {
         CsvFraming {
             type_line,
+            piece,
             batch_rows: BATCH_ROWS,
             max_record: self.opts.max_record,
         }
@@ -636,7 +641,7 @@ impl Producer<'_> {
                 }
                 framer.finish(&mut |b| ok = ok && self.send(file, &mut seq, Payload::Values(b)));
             }
-            Container::Csv { type_line } => {
+            Container::Csv { type_line, piece } => {
                 // Read through the splitter's buffer: hashed as it goes and, for a file, its
                 // pages dropped from the resident memory once copied (as the NDJSON workers
                 // drop theirs), so that a CSV export no longer counts whole in the peak.
@@ -647,7 +652,7 @@ impl Producer<'_> {
                 let mut reader = MappedReader::new(data, file_map, &mut on_read);
                 let res = frame_csv(
                     &mut reader,
-                    &self.csv_framing(type_line),
+                    &self.csv_framing(type_line, piece),
                     &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
@@ -752,10 +757,10 @@ impl Producer<'_> {
                 }
                 framer.finish(&mut |b| ok = ok && self.send(file, &mut seq, Payload::Values(b)));
             }
-            Container::Csv { type_line } => {
+            Container::Csv { type_line, piece } => {
                 let res = frame_csv(
                     &mut r,
-                    &self.csv_framing(type_line),
+                    &self.csv_framing(type_line, piece),
                     &|| self.buffer(),
                     &|| self.stop.load(Ordering::Relaxed),
                     &mut |b| {
@@ -811,6 +816,7 @@ fn shape_of(c: &Container, head: &[u8]) -> String {
         Container::Ndjson | Container::Json | Container::JsonPiece { .. } => {
             sniff::record_shape(head).to_string()
         }
+        Container::Csv { piece: Some(_), .. } => "csv-piece".to_string(),
         Container::Csv { .. } => {
             let b = sniff::skip_blank(head);
             let mut lines = b.split(|&c| c == b'\n');

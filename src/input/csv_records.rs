@@ -223,6 +223,13 @@ impl<R: Read> Records<R> {
         Self::with_block(src, max_record, Self::BLOCK)
     }
 
+    /// Numbers the lines from `line` (the records of a stream whose first lines were read
+    /// past).
+    pub fn from_line(mut self, line: u64) -> Self {
+        self.line = line;
+        self
+    }
+
     /// [`Records::new`] with a buffer that starts at `block` bytes: a small one makes the
     /// checks meet records that straddle reads (and reads past long ones) in small inputs.
     pub(crate) fn with_block(src: R, max_record: usize, block: usize) -> Self {

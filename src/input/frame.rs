@@ -741,6 +741,58 @@ pub struct CsvFraming {
     pub batch_rows: usize,
     /// The record limit, line end included.
     pub max_record: usize,
+    /// A piece of a split CSV export, without the export's header (see [`CsvPiece`]).
+    pub piece: Option<CsvPiece>,
+}
+
+/// A piece of a CSV export split by size or by lines: rows without the export's header. The
+/// rows hold `columns` cells, the AuditData at `audit_data` (which holds the whole record);
+/// the other cells are named `Column1`, `Column2`... When `first_line_cut`, the first line
+/// is the rest of a row cut at its start: reported `truncated` on line 1, not read as CSV
+/// (an odd quote in it would open a cell across the rows after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CsvPiece {
+    pub columns: usize,
+    pub audit_data: usize,
+    pub first_line_cut: bool,
+}
+
+impl CsvPiece {
+    /// The header the piece lacks.
+    pub fn header(&self) -> Vec<String> {
+        (0..self.columns)
+            .map(|i| match i == self.audit_data {
+                true => "AuditData".to_string(),
+                false => format!("Column{}", i + 1),
+            })
+            .collect()
+    }
+}
+
+/// A stream without its first line (which is still read, so a hash of the stream's bytes
+/// covers it).
+struct AfterFirstLine<R> {
+    inner: R,
+    skipping: bool,
+}
+
+impl<R: Read> Read for AfterFirstLine<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.skipping {
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                self.skipping = false;
+                if i + 1 < n {
+                    buf.copy_within(i + 1..n, 0);
+                    return Ok(n - i - 1);
+                }
+            }
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// The most rows, and about the most bytes of cells, in one [`RowBatch`].
@@ -768,12 +820,29 @@ pub fn frame_csv(
         type_line,
         batch_rows,
         max_record,
+        piece,
     } = *framing;
-    let mut records = super::csv_records::Records::new(reader, max_record);
+    let cut = piece.is_some_and(|p| p.first_line_cut);
+    let reader = AfterFirstLine {
+        inner: reader,
+        skipping: cut,
+    };
+    let mut records =
+        super::csv_records::Records::new(reader, max_record).from_line(1 + u64::from(cut));
     let (mut out, mut ends) = (Vec::new(), Vec::new());
-    let mut header: Option<std::sync::Arc<Vec<String>>> = None;
-    let mut skipped_type = !type_line;
+    let mut header: Option<std::sync::Arc<Vec<String>>> =
+        piece.map(|p| std::sync::Arc::new(p.header()));
+    let mut skipped_type = !type_line || piece.is_some();
     let mut rows = Vec::new();
+    if cut {
+        rows.push(Row {
+            line: 1,
+            cells: Err(crate::parse::Malformed::new(
+                crate::parse::MalformedKind::Truncated,
+                "the row begins mid-record (the first line of a piece of a split CSV export)",
+            )),
+        });
+    }
     let mut batch = |out: &mut Vec<u8>, ends: &mut Vec<usize>, rows: &mut Vec<Row>, header| {
         let mut next = buffer();
         next.clear();
@@ -1137,6 +1206,7 @@ mod tests {
             type_line: false,
             batch_rows: 4096,
             max_record: usize::MAX,
+            piece: None,
         };
         frame_csv(&data[..], &framing, &Vec::new, &|| false, &mut emit).unwrap();
         // Three good rows pass the size (with the bad row between them), then the last bad row.

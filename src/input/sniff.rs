@@ -15,8 +15,12 @@ pub enum Container {
     /// begins inside a record: its first `cut` bytes are the rest of that record, one
     /// malformed value; framing starts after them (see [`json_cut`]).
     JsonPiece { cut: usize },
-    /// A CSV export; `type_line` when a `#TYPE ...` line comes before the header.
-    Csv { type_line: bool },
+    /// A CSV export; `type_line` when a `#TYPE ...` line comes before the header; `piece`
+    /// for a piece of a split export, without its header.
+    Csv {
+        type_line: bool,
+        piece: Option<super::frame::CsvPiece>,
+    },
     /// A message-trace export: metadata for `scope --trace`, not audit records.
     MessageTrace,
     /// Nothing but white space.
@@ -264,6 +268,51 @@ fn json_cut_from(head: &[u8], mut strings: super::frame::StrState, or_all: bool)
     })
 }
 
+/// The rows of a piece of a split CSV export, which lacks the export's header: the whole rows
+/// after its first line (up to eight, at least one) all have as many cells, one of them, at
+/// the same place, an AuditData object (`{...}` naming `CreationTime` or `Operation`). The
+/// first line is a row of its own when it has that shape too (a piece of `split -l`), or
+/// blank (cut between a row's CR and LF), else the rest of a row cut at its start
+/// (`split -b`).
+fn csv_piece(b: &[u8]) -> Option<super::frame::CsvPiece> {
+    let shape = |bytes: &[u8], most: usize| {
+        let mut records = super::csv_records::Records::new(bytes, usize::MAX);
+        let (mut out, mut ends) = (Vec::new(), Vec::new());
+        let mut shapes = Vec::new();
+        while shapes.len() < most {
+            out.clear();
+            ends.clear();
+            match records.next_record(&mut out, &mut ends) {
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+            let cells: Vec<&[u8]> = super::csv_records::cells(&out, 0, &ends).collect();
+            let audit = cells.iter().position(|c| {
+                let c = c.trim_ascii();
+                c.first() == Some(&b'{')
+                    && c.last() == Some(&b'}')
+                    && (memchr::memmem::find(c, b"\"CreationTime\"").is_some()
+                        || memchr::memmem::find(c, b"\"Operation\"").is_some())
+            });
+            shapes.push(audit.map(|a| (cells.len(), a)));
+        }
+        shapes
+    };
+    let nl = memchr::memchr(b'\n', b)?;
+    let last = memchr::memrchr(b'\n', b)?;
+    let rows = shape(b.get(nl + 1..last + 1)?, 8);
+    let (columns, audit_data) = (*rows.first()?)?;
+    if rows.iter().any(|r| *r != Some((columns, audit_data))) {
+        return None;
+    }
+    let first = shape(&b[..nl + 1], 2);
+    Some(super::frame::CsvPiece {
+        columns,
+        audit_data,
+        first_line_cut: !b[..nl].trim_ascii().is_empty() && first != [Some((columns, audit_data))],
+    })
+}
+
 /// Detects the container from the decoded (UTF-8) start of a file. `head` should hold at
 /// least the first line, when the file has one within the sniffing window.
 pub fn sniff_container(head: &[u8]) -> Container {
@@ -272,6 +321,11 @@ pub fn sniff_container(head: &[u8]) -> Container {
         return Container::Empty;
     };
     match c {
+        // A piece of a CSV export cut inside an AuditData cell: `{""Name""...`, `[\r\n...`.
+        b'{' | b'[' if let Some(piece) = csv_piece(b) => Container::Csv {
+            type_line: false,
+            piece: Some(piece),
+        },
         b'{' | b'[' => match objects_container(b) {
             Container::Json => {
                 json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
@@ -280,13 +334,14 @@ pub fn sniff_container(head: &[u8]) -> Container {
         },
         // A piece of a JSON array split between two elements (`,` then the next) or at an
         // array's end (`]` then the next array): the framer reads them between values. (Or
-        // one split inside an array of a record, between two of its elements.)
+        // one split inside an array of a record, between two of its elements. Not a piece of
+        // a CSV export cut inside an AuditData cell, `,{""Name""...`.)
         b',' | b']'
             if matches!(
                 b.iter()
                     .find(|c| !matches!(c, b',' | b']') && !c.is_ascii_whitespace()),
                 Some(b'{' | b'[')
-            ) =>
+            ) && csv_piece(b).is_none() =>
         {
             json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
         }
@@ -315,11 +370,19 @@ pub fn sniff_container(head: &[u8]) -> Container {
                         || has("createdDateTime")
                         || has("Timestamp"))
             {
-                Container::Csv { type_line }
+                Container::Csv {
+                    type_line,
+                    piece: None,
+                }
             } else if (has("MessageId") || has("message_id"))
                 && (has("SenderAddress") || has("sender_address"))
             {
                 Container::MessageTrace
+            } else if let Some(piece) = csv_piece(b) {
+                Container::Csv {
+                    type_line: false,
+                    piece: Some(piece),
+                }
             } else if let Some(cut) = json_cut(head, false) {
                 Container::JsonPiece { cut }
             } else {
@@ -385,11 +448,17 @@ mod tests {
         assert_eq!(sniff_container(b" \n\r\n"), Container::Empty);
         assert_eq!(
             sniff_container(b"RecordId,CreationDate,RecordType,Operation,UserId,AuditData\r\n"),
-            Container::Csv { type_line: false }
+            Container::Csv {
+                type_line: false,
+                piece: None
+            }
         );
         assert_eq!(
             sniff_container(b"#TYPE X\n\"RecordType\",\"CreationDate\",\"AuditData\"\n"),
-            Container::Csv { type_line: true }
+            Container::Csv {
+                type_line: true,
+                piece: None
+            }
         );
         assert_eq!(
             sniff_container(b"\"MessageId\",\"Received\",\"SenderAddress\"\n"),
@@ -495,5 +564,40 @@ mod tests {
             let bytes = text.replace('|', "");
             assert_eq!(sniff_container(bytes.as_bytes()), want, "{text}");
         }
+    }
+
+    /// Pieces of a split CSV export: rows with an AuditData cell at one place and no header;
+    /// the first line a row of its own, or the rest of one.
+    #[test]
+    fn pieces_of_a_split_csv_export() {
+        let row = |id: &str| format!("{id},2024-01-01,50,\"{{\"\"Operation\"\":\"\"X\"\"}}\",\r\n");
+        let piece = |first_line_cut| Container::Csv {
+            type_line: false,
+            piece: Some(crate::input::frame::CsvPiece {
+                columns: 5,
+                audit_data: 3,
+                first_line_cut,
+            }),
+        };
+        let rows = [row("b"), row("c")].concat();
+        for (first, want) in [
+            (row("a"), piece(false)),
+            ("\r\n".to_string(), piece(false)),
+            (
+                "24-01-01,50,\"{\"\"Operation\"\":\"\"X\"\"}\",\r\n".to_string(),
+                piece(true),
+            ),
+            ("\"\":\"\"X\"\"}\",\r\n".to_string(), piece(true)),
+            ("{\"\"Name\"\":1}]}\",\r\n".to_string(), piece(true)),
+            ("[1,\r\n".to_string(), piece(true)),
+        ] {
+            let text = format!("{first}{rows}");
+            assert_eq!(sniff_container(text.as_bytes()), want, "{text}");
+        }
+        // Rows of other shapes, or without an audit record in them: not a piece.
+        let other = format!("{}{}x,\"{{\"\"Operation\"\":1}}\"\r\n", row("a"), row("b"));
+        assert_eq!(sniff_container(other.as_bytes()), Container::Unknown);
+        let plain = "a,b\r\nc,\"{\"\"x\"\":1}\"\r\nd,\"{}\"\r\n";
+        assert_eq!(sniff_container(plain.as_bytes()), Container::Unknown);
     }
 }

@@ -666,6 +666,85 @@ fn a_split_json_document_is_read_piece_by_piece() {
     assert!(cuts > 500, "{cuts} cuts");
 }
 
+/// A Purview CSV export split by lines (`split -l`: the second piece has no header) and by
+/// size (`split -b`: it also begins inside a row): the real export, split after every row and
+/// inside rows (see below). Each piece after the first is read
+/// with the AuditData found in its rows (before, it was refused whole, as not an export); a
+/// row cut in two is `truncated` on the first piece's last line and on the second piece's
+/// line 1 (unless the cut fell inside its first cell, or after its AuditData: the piece with
+/// that cell whole reads the record), and every other row is read as from the whole file.
+#[test]
+fn a_split_csv_export_is_read_piece_by_piece() {
+    let dir = tempdir();
+    let text = sample_text("d-purview-portal-export-2023-huntressctf-FULL.csv");
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let whole = one_file(dir.path(), "whole.csv", text.as_bytes());
+    assert_eq!(whole.read as usize, lines.len() - 1, "{}", describe(&whole));
+    let records = |ing: &Ingested| ing.records.iter().map(record_json).collect::<Vec<_>>();
+    let split = |at: usize| {
+        let (aa, ab) = text.as_bytes().split_at(at);
+        let pieces = [
+            write(dir.path(), "part-aa", aa),
+            write(dir.path(), "part-ab", ab),
+        ];
+        (
+            ingest_paths(&pieces),
+            pieces.map(|p| p.display().to_string()),
+        )
+    };
+    let mut cuts = 0;
+    let mut start = lines[0].len();
+    for (k, line) in lines.iter().enumerate().skip(1).take(lines.len() - 2) {
+        let (got, pieces) = split(start);
+        assert_eq!(
+            (records(&got), malformed_at(&got)),
+            (records(&whole), vec![]),
+            "split before line {}\n{}",
+            k + 1,
+            describe(&got)
+        );
+        assert_eq!(got.files[1].shape, "csv-piece");
+        start += line.len();
+        if k % 7 != 1 {
+            continue;
+        }
+        let start = start - line.len();
+        let mut without = lines.clone();
+        without.remove(k);
+        let want = one_file(dir.path(), "without.csv", without.concat().as_bytes());
+        // Inside every seventh row, at every 61st byte and at the edges of its first cell and
+        // of its AuditData.
+        let (comma, close) = (line.find(',').unwrap(), line.rfind("}\"").unwrap());
+        let mut at_bytes: Vec<usize> = (1..line.trim_end().len()).step_by(61).collect();
+        at_bytes.extend([comma, comma + 1, close, close + 1, close + 2]);
+        for at in at_bytes {
+            let (got, [aa, ab]) = split(start + at);
+            // Cut inside the first cell, the row's rest still has all its cells: it is read
+            // from the second piece. Cut after the AuditData cell's `}`, the first piece has
+            // the record whole.
+            let (in_ab, in_aa) = (at <= comma, at > close);
+            let mut cut = Vec::new();
+            if !in_aa {
+                cut.push((aa, k as u64 + 1, "truncated".to_string()));
+            }
+            if !in_ab {
+                cut.push((ab, 1, "truncated".to_string()));
+            }
+            assert_eq!(
+                (records(&got), malformed_at(&got)),
+                (records(if in_aa || in_ab { &whole } else { &want }), cut),
+                "line {} cut after byte {at}\n{}",
+                k + 1,
+                describe(&got)
+            );
+            check_accounting(&got);
+            cuts += 1;
+        }
+        assert!(pieces[1].ends_with("part-ab"));
+    }
+    assert!(cuts > 500, "{cuts} cuts");
+}
+
 /// Files concatenated where one lacks its last line end (`cat a.jsonl b.jsonl`): the objects
 /// of the joined line are records of that line, as if it had been two; only something that is
 /// not an object between them, or a cut one, stays malformed.
