@@ -493,6 +493,17 @@ fn first_line_cut_mid_record() {
     );
 }
 
+/// `bytes` cut at `at` into two files, `part-aa` and `part-ab` (as `split` names them), read
+/// together; and their paths.
+fn ingest_split(dir: &Path, bytes: &[u8], at: usize) -> (Ingested, [String; 2]) {
+    let (aa, ab) = bytes.split_at(at);
+    let pieces = [write(dir, "part-aa", aa), write(dir, "part-ab", ab)];
+    (
+        ingest_paths(&pieces),
+        pieces.map(|p| p.display().to_string()),
+    )
+}
+
 /// Where the malformed records of a file read without its line `k + 1` are in the pieces of
 /// the whole file cut inside that line, with the two halves of the cut line as `truncated`.
 fn malformed_in_pieces(
@@ -547,14 +558,9 @@ fn a_split_export_is_read_piece_by_piece() {
         let want = one_file(dir.path(), "without.ndjson", without.join("\n").as_bytes());
         let start: usize = lines[..k].iter().map(|l| l.len() + 1).sum();
         for at in (1..line.len()).step_by(11) {
-            let (aa, ab) = whole.as_bytes().split_at(start + at);
-            let pieces = [
-                write(dir.path(), "part-aa", aa),
-                write(dir.path(), "part-ab", ab),
-            ];
-            let got = ingest_paths(&pieces);
+            let (got, pieces) = ingest_split(dir.path(), whole.as_bytes(), start + at);
             let what = format!("line {} cut after byte {at}", k + 1);
-            let path = |i: usize| pieces[i].display().to_string();
+            let path = |i: usize| pieces[i].clone();
             assert_eq!(
                 (
                     records(&got),
@@ -630,13 +636,8 @@ fn a_split_json_document_is_read_piece_by_piece() {
         counts.push(("truncated".to_string(), 2));
         counts.sort();
         for at in (1..text.len()).step_by(7) {
-            let (aa, ab) = whole.as_bytes().split_at(start + at);
-            let pieces = [
-                write(dir.path(), "part-aa", aa),
-                write(dir.path(), "part-ab", ab),
-            ];
-            let got = ingest_paths(&pieces);
-            let path = |i: usize| pieces[i].display().to_string();
+            let (got, pieces) = ingest_split(dir.path(), whole.as_bytes(), start + at);
+            let path = |i: usize| pieces[i].clone();
             let cut: Vec<_> = malformed_at(&got)
                 .into_iter()
                 .filter(|(_, _, kind)| kind == "truncated")
@@ -681,17 +682,7 @@ fn a_split_csv_export_is_read_piece_by_piece() {
     let whole = one_file(dir.path(), "whole.csv", text.as_bytes());
     assert_eq!(whole.read as usize, lines.len() - 1, "{}", describe(&whole));
     let records = |ing: &Ingested| ing.records.iter().map(record_json).collect::<Vec<_>>();
-    let split = |at: usize| {
-        let (aa, ab) = text.as_bytes().split_at(at);
-        let pieces = [
-            write(dir.path(), "part-aa", aa),
-            write(dir.path(), "part-ab", ab),
-        ];
-        (
-            ingest_paths(&pieces),
-            pieces.map(|p| p.display().to_string()),
-        )
-    };
+    let split = |at: usize| ingest_split(dir.path(), text.as_bytes(), at);
     let mut cuts = 0;
     let mut start = lines[0].len();
     for (k, line) in lines.iter().enumerate().skip(1).take(lines.len() - 2) {
