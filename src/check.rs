@@ -303,6 +303,21 @@ pub fn csv_rows_are_total(data: &[u8], type_line: bool, batch: usize) {
             csv_crate_rows(data, &framing),
             "rows in batches of {batch}, limit {max_record}"
         );
+        // As a piece of a split export: no header, the first line a row or read past.
+        for first_line_cut in [false, true] {
+            let piece = Some(crate::input::frame::CsvPiece {
+                columns: 3,
+                audit_data: 1,
+                first_line_cut,
+            });
+            let framing = CsvFraming { piece, ..framing };
+            assert_eq!(
+                framed_rows(data, &framing),
+                csv_crate_rows(data, &framing),
+                "rows of a piece (first line cut: {first_line_cut}) in batches of {batch}, \
+                 limit {max_record}"
+            );
+        }
     }
 }
 
@@ -353,11 +368,22 @@ fn framed_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
 }
 
 /// The rows [`frame_csv`] must give, from the `csv` crate's records: those after a `#TYPE`
-/// line and the header (the first record not too long, and not the `#TYPE` line).
+/// line and the header (the first record not too long, and not the `#TYPE` line); for a
+/// piece of a split export, every record, after the first line when it is cut (`truncated`
+/// on line 1).
 fn csv_crate_rows(data: &[u8], framing: &CsvFraming) -> Vec<CheckedRow> {
     let mut want = Vec::new();
-    let (mut header, mut type_line) = (false, framing.type_line);
+    let piece = framing.piece.is_some();
+    let (mut header, mut type_line) = (piece, framing.type_line && !piece);
+    let mut data = data;
+    let mut shift = 0;
+    if framing.piece.is_some_and(|p| p.first_line_cut) {
+        want.push((1, Err(MalformedKind::Truncated.to_string())));
+        data = memchr::memchr(b'\n', data).map_or(&[][..], |i| &data[i + 1..]);
+        shift = 1;
+    }
     for (line, len, cells) in csv_crate_records(data) {
+        let line = line + shift;
         let too_long = len > framing.max_record;
         let is_type = type_line && cells.first().is_some_and(|c| c.starts_with(b"#TYPE"));
         type_line = false;
