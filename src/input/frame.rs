@@ -43,18 +43,26 @@ impl StrState {
         self.in_str
     }
 
-    /// A scanner that starts inside a string literal (right after a backslash there, with
-    /// `escaped`): for text that may begin where a cut fell inside a string.
-    pub fn inside(escaped: bool) -> Self {
+    /// The states text that begins where a cut fell may start in: outside a string, inside
+    /// one, and inside one right after a backslash.
+    pub const CUT_STARTS: [StrState; 3] = [
+        StrState {
+            in_str: false,
+            esc: false,
+        },
         StrState {
             in_str: true,
-            esc: escaped,
-        }
-    }
+            esc: false,
+        },
+        StrState {
+            in_str: true,
+            esc: true,
+        },
+    ];
 }
 
-/// Whether `line` closes a bracket it never opened, its brackets counted from its first byte as
-/// outside a string, as inside one, and as inside one right after a backslash: then it begins
+/// Whether `line` closes a bracket it never opened, its brackets counted from its first byte in
+/// each of [`StrState::CUT_STARTS`]: then it begins
 /// inside a value, where a cut fell (the first line of a piece of a split file:
 /// `{"Name":"x"}],"Id":...}`, or `{\"Attr\":1}","Id":...}` cut inside a string that holds
 /// JSON).
@@ -74,13 +82,7 @@ pub fn begins_inside_value(line: &[u8]) -> bool {
         }
         false
     };
-    [
-        StrState::default(),
-        StrState::inside(false),
-        StrState::inside(true),
-    ]
-    .into_iter()
-    .any(closes_unopened)
+    StrState::CUT_STARTS.into_iter().any(closes_unopened)
 }
 
 /// A piece of NDJSON input produced by the splitters.

@@ -200,20 +200,16 @@ fn objects_container(b: &[u8]) -> Container {
 fn json_cut(head: &[u8], or_all: bool) -> Option<usize> {
     use super::frame::StrState;
     let nl = memchr::memchr(b'\n', head)?;
-    [
-        StrState::default(),
-        StrState::inside(false),
-        StrState::inside(true),
-    ]
-    .into_iter()
-    .filter(|s| {
-        let mut s = *s;
-        head[..nl].iter().for_each(|&b| {
-            s.step(b);
-        });
-        !s.in_string()
-    })
-    .find_map(|strings| json_cut_from(head, strings, or_all))
+    StrState::CUT_STARTS
+        .into_iter()
+        .filter(|s| {
+            let mut s = *s;
+            head[..nl].iter().for_each(|&b| {
+                s.step(b);
+            });
+            !s.in_string()
+        })
+        .find_map(|strings| json_cut_from(head, strings, or_all))
 }
 
 /// [`json_cut`] with the brackets counted from `strings`' state at the first byte.
@@ -313,6 +309,11 @@ fn csv_piece(b: &[u8]) -> Option<super::frame::CsvPiece> {
     })
 }
 
+/// A JSON document, or a piece of one that begins inside a record (see [`json_cut`]).
+fn json_or_piece(head: &[u8]) -> Container {
+    json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
+}
+
 /// Detects the container from the decoded (UTF-8) start of a file. `head` should hold at
 /// least the first line, when the file has one within the sniffing window.
 pub fn sniff_container(head: &[u8]) -> Container {
@@ -321,29 +322,27 @@ pub fn sniff_container(head: &[u8]) -> Container {
         return Container::Empty;
     };
     match c {
-        // A piece of a CSV export cut inside an AuditData cell: `{""Name""...`, `[\r\n...`.
-        b'{' | b'[' if let Some(piece) = csv_piece(b) => Container::Csv {
+        // A piece of a CSV export cut inside an AuditData cell: `{""Name""...`, `[\r\n...`,
+        // `,{""Name""...` (no header starts so).
+        b'{' | b'[' | b',' | b']' if let Some(piece) = csv_piece(b) => Container::Csv {
             type_line: false,
             piece: Some(piece),
         },
         b'{' | b'[' => match objects_container(b) {
-            Container::Json => {
-                json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
-            }
+            Container::Json => json_or_piece(head),
             c => c,
         },
         // A piece of a JSON array split between two elements (`,` then the next) or at an
         // array's end (`]` then the next array): the framer reads them between values. (Or
-        // one split inside an array of a record, between two of its elements. Not a piece of
-        // a CSV export cut inside an AuditData cell, `,{""Name""...`.)
+        // one split inside an array of a record, between two of its elements.)
         b',' | b']'
             if matches!(
                 b.iter()
                     .find(|c| !matches!(c, b',' | b']') && !c.is_ascii_whitespace()),
                 Some(b'{' | b'[')
-            ) && csv_piece(b).is_none() =>
+            ) =>
         {
-            json_cut(head, true).map_or(Container::Json, |cut| Container::JsonPiece { cut })
+            json_or_piece(head)
         }
         // A first line that starts no export, followed by records one per line: a piece of
         // a split NDJSON file, which begins inside a record (that line is then malformed,
