@@ -173,6 +173,16 @@ pub struct ScopeArgs {
     /// Leave the generation time out of the report (byte-identical reruns).
     #[arg(long, help_heading = "Report")]
     pub no_timestamp: bool,
+    /// Start of the attacker's access known from other evidence (the first malicious sign-in):
+    /// an unaudited window from then on counts in every mailbox the attacker read, even before
+    /// their first record there. RFC 3339 or a date.
+    #[arg(long, value_name = "TIME", help_heading = "Compromise")]
+    pub compromised_from: Option<String>,
+    /// End of the attacker's access known from other evidence (password reset, sessions
+    /// revoked): an unaudited window until then counts, even after their last record there. A
+    /// date means the end of that day.
+    #[arg(long, value_name = "TIME", help_heading = "Compromise")]
+    pub compromised_to: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -4,7 +4,11 @@
 //! 1. Attacker context: the MailItemsAccessed records that match any indicator; with session
 //!    expansion, every record of a session that an indicator matched.
 //! 2. Throttling: a throttled record whose 24-hour unaudited window overlaps the attacker's
-//!    period in a mailbox exposes the whole mailbox in that window.
+//!    period in a mailbox exposes the whole mailbox in that window. The period is the
+//!    attacker's first to last record there, extended to the compromise the investigator
+//!    knows from other evidence (`--compromised-from`, `--compromised-to`). Windows of the
+//!    mailbox outside it are listed as cautions, without raising the level: binds are not
+//!    audited in them, so a record that would show the attacker there cannot exist.
 //! 3. Sync in attacker context: the folder is exposed in full; the mailbox is probably exposed
 //!    in full.
 //! 4. Bind in attacker context: exactly the listed messages.
@@ -37,6 +41,11 @@ pub struct ScopeOptions {
     /// Only these mailboxes (empty: all).
     pub mailboxes: Vec<String>,
     pub expand_sessions: bool,
+    /// When other evidence (sign-in logs, the password reset, the revocation of sessions)
+    /// shows the attacker had access: the attacker's period in each of their mailboxes is
+    /// extended to it before unaudited windows are matched against it.
+    pub compromised_from: Option<Nanos>,
+    pub compromised_to: Option<Nanos>,
 }
 
 /// A session that the pivot added, and why.
@@ -99,14 +108,23 @@ pub struct MailboxExposure {
     pub level: Level,
     /// A sync in the attacker's context: treat the mailbox as probably exposed in full.
     pub probably_entire_mailbox: bool,
+    /// The attacker's first to last record in the mailbox.
     pub attacker_period: Period,
+    /// The period an unaudited window must overlap to expose the mailbox: `attacker_period`,
+    /// extended to `--compromised-from` and `--compromised-to` when they are given.
+    pub access_period: Period,
     pub attacker_records: u64,
     pub sessions: Vec<String>,
     pub client_ips: Vec<String>,
     pub messages: u64,
     pub folders: u64,
     pub unaudited_windows: u64,
+    /// Unaudited windows of the mailbox outside `access_period` (they do not raise the level).
+    pub unaudited_windows_outside: u64,
     pub reasons: Vec<Reason>,
+    /// What the level does not count but the investigator must weigh (`throttled-outside`).
+    pub cautions: Vec<Reason>,
+    /// `attacker_period` as times.
     #[serde(skip)]
     pub period: (Nanos, Nanos),
 }
@@ -130,7 +148,10 @@ pub struct ScopeResult<'r> {
     pub pivots: Vec<SessionPivot>,
     pub mailboxes: Vec<MailboxExposure>,
     pub folders: Vec<FolderExposure>,
+    /// The unaudited windows that overlap the attacker's (access) period in their mailbox.
     pub windows: Vec<Window>,
+    /// The other unaudited windows of the attacker's mailboxes.
+    pub windows_outside: Vec<Window>,
     pub messages: Vec<MessageRow>,
     pub accesses_raw: u64,
     pub accesses: u64,
@@ -138,6 +159,17 @@ pub struct ScopeResult<'r> {
     /// MailItemsAccessed record for their mailbox: maybe not audited for it, so the report
     /// cannot tell what was read there.
     pub without_mail_items_accessed: Vec<String>,
+}
+
+impl ScopeResult<'_> {
+    /// Every unaudited window of the attacker's mailboxes by mailbox and start, with whether
+    /// it overlaps the attacker's period there (counts for the level) or is a caution.
+    pub fn all_windows(&self) -> Vec<(&Window, bool)> {
+        let mut all: Vec<(&Window, bool)> = self.windows.iter().map(|w| (w, true)).collect();
+        all.extend(self.windows_outside.iter().map(|w| (w, false)));
+        all.sort_by(|a, b| (&a.0.mailbox, a.0.start).cmp(&(&b.0.mailbox, b.0.start)));
+        all
+    }
 }
 
 fn first_match<'a>(inds: &'a [Labeled], r: &Record) -> Option<&'a str> {
@@ -225,18 +257,26 @@ where
     // The period is the attacker's records' own: `--from` and `--to` only limit which records
     // are looked at, so a bound that leaves out no record changes nothing.
 
+    // The period an unaudited window must overlap: the attacker's records there, extended to
+    // the compromise known from other evidence.
+    let access_period = |&(s, e): &(Nanos, Nanos)| {
+        (
+            opts.compromised_from.map_or(s, |f| s.min(f)),
+            opts.compromised_to.map_or(e, |t| e.max(t)),
+        )
+    };
+
     // 4. Throttling: the merged windows of the attacker's mailboxes (every throttled record,
-    // whoever was throttled, and whatever the time bounds, so that a window is reported whole)
-    // that overlap the attacker's period there.
+    // whoever was throttled, and whatever the time bounds, so that a window is reported whole),
+    // those that overlap the access period there apart from the others.
     let throttled = records.iter().filter(|r| {
         r.mail.as_deref().is_some_and(|m| m.throttled) && periods.contains_key(r.mailbox.as_str())
     });
-    let mut wins = windows(throttled);
-    wins.retain(|w| {
-        periods
-            .get(w.mailbox.as_str())
-            .is_some_and(|&(s, e)| w.end >= s && w.start <= e)
-    });
+    let (wins, wins_outside): (Vec<Window>, Vec<Window>) =
+        windows(throttled).into_iter().partition(|w| {
+            let (s, e) = access_period(&periods[w.mailbox.as_str()]);
+            w.end >= s && w.start <= e
+        });
 
     // 5. Syncs in the attacker's context.
     let mut folders: Vec<FolderExposure> = attacker
@@ -270,14 +310,21 @@ where
     let mut mailboxes = Vec::new();
     for (&mailbox, &(start, end)) in &periods {
         let recs: Vec<&&Record> = attacker.iter().filter(|r| r.mailbox == mailbox).collect();
+        let (from, to) = access_period(&(start, end));
         let mut reasons = Vec::new();
         let mb_windows: Vec<&Window> = wins.iter().filter(|w| w.mailbox == mailbox).collect();
         for w in &mb_windows {
+            let extended = if w.end >= start && w.start <= end {
+                ""
+            } else {
+                " (it overlaps the attacker's period only as --compromised-from/--compromised-to \
+                 extend it)"
+            };
             reasons.push(Reason {
                 rule: "throttled",
                 detail: format!(
-                    "{} throttled record(s): bind activity was not audited from {} to {}; every \
-                     message in the mailbox is treated as exposed in that window",
+                    "{} throttled record(s): bind activity was not audited from {} to {}{extended}; \
+                     every message in the mailbox is treated as exposed in that window",
                     w.record_ids.len(),
                     format_time(w.start),
                     format_time(w.end)
@@ -285,6 +332,11 @@ where
                 record_ids: w.record_ids.clone(),
             });
         }
+        let cautions: Vec<Reason> = wins_outside
+            .iter()
+            .filter(|w| w.mailbox == mailbox)
+            .map(|w| outside_caution(w, (from, to)))
+            .collect();
         let mb_folders: Vec<&FolderExposure> =
             folders.iter().filter(|f| f.mailbox == mailbox).collect();
         for f in &mb_folders {
@@ -357,6 +409,10 @@ where
                 start: format_time(start),
                 end: format_time(end),
             },
+            access_period: Period {
+                start: format_time(from),
+                end: format_time(to),
+            },
             attacker_records: recs.len() as u64,
             sessions: split_set(
                 &recs
@@ -373,7 +429,9 @@ where
             messages: mb_msgs,
             folders: mb_folders.len() as u64,
             unaudited_windows: mb_windows.len() as u64,
+            unaudited_windows_outside: cautions.len() as u64,
             reasons,
+            cautions,
             period: (start, end),
         });
     }
@@ -387,9 +445,50 @@ where
         mailboxes,
         folders,
         windows: wins,
+        windows_outside: wins_outside,
         messages: msgs,
         accesses_raw,
         accesses,
+    }
+}
+
+/// The caution for an unaudited window of an attacker's mailbox that does not overlap their
+/// period there (`from`..`to`): how far from it, and what to check.
+fn outside_caution(w: &Window, (from, to): (Nanos, Nanos)) -> Reason {
+    let (gap, side) = if w.start > to {
+        (w.start - to, "after the end of the attacker's period")
+    } else {
+        (from - w.end, "before the start of the attacker's period")
+    };
+    Reason {
+        rule: "throttled-outside",
+        detail: format!(
+            "bind activity was not audited from {} to {}, {} {side} ({}): the level does not \
+             count it, but a window hides the records that would show the attacker in it; if \
+             other evidence (sign-in logs) shows the attacker had access then, give it as \
+             --compromised-from/--compromised-to and every message of the mailbox is treated \
+             as exposed in the window",
+            format_time(w.start),
+            format_time(w.end),
+            format_gap(gap),
+            format_time(if w.start > to { to } else { from }),
+        ),
+        record_ids: w.record_ids.clone(),
+    }
+}
+
+/// A positive duration in words: `3 minutes`, `5 hours 2 minutes`, `2 days 4 hours`.
+pub fn format_gap(d: Nanos) -> String {
+    let minutes = d / 60_000_000_000;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let unit = |n: i64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (days, hours) {
+        (0, 0) if d < 60_000_000_000 => unit(d / 1_000_000_000, "second"),
+        (0, 0) => unit(mins, "minute"),
+        (0, _) if mins == 0 => unit(hours, "hour"),
+        (0, _) => format!("{} {}", unit(hours, "hour"), unit(mins, "minute")),
+        (_, 0) => unit(days, "day"),
+        _ => format!("{} {}", unit(days, "day"), unit(hours, "hour")),
     }
 }
 

@@ -320,3 +320,21 @@ fn results_do_not_depend_on_record_order() {
     assert_eq!(messages(&aa), messages(&ab));
     assert_eq!(contexts(aa, &Key::ALL), contexts(ab, &Key::ALL));
 }
+
+#[test]
+fn gaps_are_said_in_words() {
+    use crate::analyze::scope::format_gap;
+    let s = 1_000_000_000i64;
+    for (d, want) in [
+        (s, "1 second"),
+        (59 * s, "59 seconds"),
+        (60 * s, "1 minute"),
+        (3 * 60 * s + 59 * s, "3 minutes"),
+        (3_600 * s, "1 hour"),
+        (2 * 3_600 * s + 60 * s, "2 hours 1 minute"),
+        (24 * 3_600 * s, "1 day"),
+        (50 * 3_600 * s + 59 * 60 * s, "2 days 2 hours"),
+    ] {
+        assert_eq!(format_gap(d), want, "{d}");
+    }
+}

@@ -3,7 +3,7 @@
 //! applied to the records that match the attacker's indicators, written as summary.json,
 //! messages.csv, folders.csv, unaudited.csv and a self-contained report.html.
 
-use crate::analyze::filter::{Indicator, parse_ioc_entries};
+use crate::analyze::filter::{Indicator, parse_bound, parse_ioc_entries};
 use crate::analyze::scope::{Labeled, ScopeOptions, scope};
 use crate::cli::ScopeArgs;
 use crate::error::{Error, Result};
@@ -17,10 +17,11 @@ pub const HELP: &str = "\
 Examples:
   mailscope scope tests/fixtures/demo/evidence --ioc tests/fixtures/demo/attacker-iocs.txt \\
       --trace tests/fixtures/demo/message-trace.csv --out report/
-  mailscope scope exports/ --ip 203.0.113.66 --ip 2001:db8:bad::/48 --from 2024-05-01 \
+  mailscope scope exports/ --ip 203.0.113.66 --ip 2001:db8:bad::/48 --from 2024-05-01 \\
       --out report/
-  mailscope scope exports/ --session 1f99e672-8141-4a22-9aa0-96357297e843 \
+  mailscope scope exports/ --session 1f99e672-8141-4a22-9aa0-96357297e843 \\
       --no-expand-sessions --out r/
+  mailscope scope exports/ --ioc iocs.txt --compromised-to 2024-05-07T09:30:00Z --out r/
 
 A record is in the attacker's context when it matches any indicator (--ip, --session,
 --app-id, --client, --user, --ioc); --from, --to and --mailbox limit where to look (--access
@@ -28,9 +29,13 @@ does not apply: scope looks at binds and syncs alike). Session expansion (on unl
 --no-expand-sessions) adds every record of a session an indicator matched. Per mailbox, the
 level is `mailbox` (a throttled, unaudited 24-hour window overlaps the attacker's period, from
 their first to their last record there), `folders` (a sync in the attacker's context),
-`messages` (binds), or `none`. stdout: one row per mailbox with its level (a table on a
-terminal, else CSV); the files (summary.json, messages.csv, folders.csv, unaudited.csv,
-report.html) go to --out, which must not be or hold an input.";
+`messages` (binds), or `none`. An unaudited window of the mailbox outside that period does not
+raise the level but is listed as a caution (stderr, summary.json, report.html): it hides the
+very records that would show the attacker in it. When other evidence shows when the attacker
+had access (sign-in logs, the password reset), --compromised-from and --compromised-to extend
+the period to it. stdout: one row per mailbox with its level (a table on a terminal, else
+CSV); the files (summary.json, messages.csv, folders.csv, unaudited.csv, report.html) go to
+--out, which must not be or hold an input.";
 
 fn labeled(args: &ScopeArgs) -> Result<Vec<Labeled>> {
     let f = &args.filter;
@@ -89,12 +94,29 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
         ));
     }
     let base = crate::config::filter(&args.filter)?;
+    let bound = |flag: &str, v: &Option<String>, end: bool| {
+        v.as_deref()
+            .map(|s| parse_bound(s, end))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--{flag}: {e}")))
+    };
+    let compromised_from = bound("compromised-from", &args.compromised_from, false)?;
+    let compromised_to = bound("compromised-to", &args.compromised_to, true)?;
+    if let (Some(a), Some(b)) = (compromised_from, compromised_to)
+        && a > b
+    {
+        return Err(Error::Usage(
+            "--compromised-from is after --compromised-to".to_string(),
+        ));
+    }
     let options = ScopeOptions {
         indicators: labeled(args)?,
         from: base.from,
         to: base.to,
         mailboxes: base.mailboxes,
         expand_sessions: !args.no_expand_sessions,
+        compromised_from,
+        compromised_to,
     };
     let mut trace = None;
     if !args.trace.is_empty() {
@@ -162,6 +184,11 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
     rows.write(&mut out)?;
     out.finish()?;
     if !args.run.quiet {
+        for m in &result.mailboxes {
+            for c in &m.cautions {
+                eprintln!("mailscope: caution: {}: {}", m.mailbox, c.detail);
+            }
+        }
         eprintln!(
             "mailscope: report written to {} (summary.json, messages.csv, folders.csv, unaudited.csv, report.html)",
             args.out.display()

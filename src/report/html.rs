@@ -37,7 +37,7 @@ h1{font-size:1.7rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px s
 table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.25rem .45rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right}code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:.82rem;word-break:break-all}
 .kpi{display:flex;gap:2rem;flex-wrap:wrap;margin:1rem 0}.kpi div{font-size:.9rem;color:#57606a}.kpi b{display:block;font-size:1.6rem;color:#1d2329}
-svg{background:#fbfcfd;border:1px solid #e1e4e8;border-radius:6px}ul.reasons li{margin:.3rem 0}.muted{color:#57606a;font-size:.85rem}
+svg{background:#fbfcfd;border:1px solid #e1e4e8;border-radius:6px}ul.reasons li{margin:.3rem 0}ul.reasons li.caution{color:#7d4e00;list-style:'! '}.muted{color:#57606a;font-size:.85rem}
 ";
 
 fn badge(level: Level) -> String {
@@ -95,13 +95,13 @@ fn timeline(rep: &Report<'_, '_>, mb: &MailboxExposure) -> String {
         .filter(|x| x.mailbox == mb.mailbox)
         .collect();
     let wins: Vec<_> = r
-        .windows
-        .iter()
-        .filter(|w| w.mailbox == mb.mailbox)
+        .all_windows()
+        .into_iter()
+        .filter(|(w, _)| w.mailbox == mb.mailbox)
         .collect();
     let mut lo = mb.period.0;
     let mut hi = mb.period.1;
-    for w in &wins {
+    for (w, _) in &wins {
         lo = lo.min(w.start);
         hi = hi.max(w.end);
     }
@@ -117,15 +117,24 @@ fn timeline(rep: &Report<'_, '_>, mb: &MailboxExposure) -> String {
         "<svg viewBox=\"0 0 {w} 120\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
         esc(&format!("timeline of attacker activity in {}", mb.mailbox))
     );
-    for win in &wins {
+    for &(win, counts) in &wins {
         let (a, b) = (x(win.start.max(lo)), x(win.end.min(hi)));
+        let (fill, ink, label) = if counts {
+            ("#f8d0cc", "#b42318", "unaudited (throttled)")
+        } else {
+            (
+                "#eaeef2",
+                "#57606a",
+                "unaudited, outside the attacker's period",
+            )
+        };
         let _ = write!(
             s,
-            "<rect x=\"{a:.1}\" y=\"8\" width=\"{:.1}\" height=\"80\" fill=\"#f8d0cc\"><title>{}</title></rect>\
-             <text x=\"{:.1}\" y=\"20\" font-size=\"11\" fill=\"#b42318\">unaudited (throttled)</text>",
+            "<rect x=\"{a:.1}\" y=\"8\" width=\"{:.1}\" height=\"80\" fill=\"{fill}\"><title>{}</title></rect>\
+             <text x=\"{:.1}\" y=\"20\" font-size=\"11\" fill=\"{ink}\">{label}</text>",
             (b - a).max(1.0),
             esc(&format!(
-                "unaudited window {} .. {}",
+                "{label}: {} .. {}",
                 format_time(win.start),
                 format_time(win.end)
             )),
@@ -243,7 +252,12 @@ pub fn render(rep: &Report<'_, '_>) -> String {
             esc(&mb.sessions.join(", ")),
             esc(&mb.client_ips.join(", ")),
         );
-        for reason in &mb.reasons {
+        for (reason, class) in mb
+            .reasons
+            .iter()
+            .map(|r| (r, ""))
+            .chain(mb.cautions.iter().map(|r| (r, " class=\"caution\"")))
+        {
             let ids: Vec<&str> = reason
                 .record_ids
                 .iter()
@@ -253,7 +267,7 @@ pub fn render(rep: &Report<'_, '_>) -> String {
             let more = reason.record_ids.len().saturating_sub(ids.len());
             let _ = write!(
                 o,
-                "<li><b>{}</b>: {} <span class=\"muted mono\">records {}{}</span></li>",
+                "<li{class}><b>{}</b>: {} <span class=\"muted mono\">records {}{}</span></li>",
                 esc(reason.rule),
                 esc(&reason.detail),
                 esc(&ids.join(", ")),
@@ -312,17 +326,24 @@ pub fn render(rep: &Report<'_, '_>) -> String {
             )
         }),
     );
-    o.push_str("<h2>Unaudited windows</h2>");
+    o.push_str("<h2>Unaudited windows</h2><p class=\"muted\">Every 24-hour window of the attacker's mailboxes in which binds were not audited. One that does not overlap the attacker's period there does not raise the level; if other evidence shows the attacker had access then, give it as <code>--compromised-from</code>/<code>--compromised-to</code>.</p>");
     table(
         &mut o,
-        &["mailbox", "start", "end", "throttled records"],
-        r.windows.iter().map(|w| {
+        &[
+            "mailbox",
+            "start",
+            "end",
+            "throttled records",
+            "overlaps attacker period",
+        ],
+        r.all_windows().into_iter().map(|(w, counts)| {
             format!(
-                "{}{}{}{}",
+                "{}{}{}{}{}",
                 td_mono(&w.mailbox),
                 td(&format_time(w.start)),
                 td(&format_time(w.end)),
-                td_mono(&w.record_ids.join(", "))
+                td_mono(&w.record_ids.join(", ")),
+                td(if counts { "yes" } else { "no" })
             )
         }),
     );
@@ -488,18 +509,25 @@ pub fn render(rep: &Report<'_, '_>) -> String {
             )
         }),
     );
-    let window = match (rep.options.from, rep.options.to) {
-        (None, None) => "all the evidence".to_string(),
+    let span = |from: Option<Nanos>, to: Option<Nanos>, none: &str| match (from, to) {
+        (None, None) => none.to_string(),
         (a, b) => format!(
             "{} .. {}",
             a.map(format_time).unwrap_or_else(|| "start".into()),
             b.map(format_time).unwrap_or_else(|| "end".into())
         ),
     };
+    let window = span(rep.options.from, rep.options.to, "all the evidence");
+    let compromise = span(
+        rep.options.compromised_from,
+        rep.options.compromised_to,
+        "not given (the attacker's records alone)",
+    );
     let _ = write!(
         o,
-        "<p>Time window: {}. Session expansion: {}.</p>",
+        "<p>Time window: {}. Compromise period known from other evidence: {}. Session expansion: {}.</p>",
         esc(&window),
+        esc(&compromise),
         if rep.options.expand_sessions {
             "on"
         } else {

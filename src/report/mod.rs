@@ -1,7 +1,7 @@
 //! The exposure report (`mailscope scope --out DIR`): what counsel and regulators receive.
 //!
 //! DIR holds `summary.json` (inputs with SHA-256, indicators, window, rules applied, per-mailbox
-//! level and reasons, totals, trace coverage), `messages.csv`, `folders.csv`, `unaudited.csv`
+//! level, reasons and cautions, totals, trace coverage), `messages.csv`, `folders.csv`, `unaudited.csv`
 //! and `report.html` (one self-contained file). The same inputs give byte-identical files; the
 //! only run-dependent value is the labelled generation time, left out with `--no-timestamp`.
 
@@ -26,7 +26,7 @@ pub const RULES: [&str; 7] = [
     "Access context: an access is (mailbox, InternetMessageId) in a context of ClientIPAddress, ClientInfoString, ParentFolder, LogonType, MailAccessType, MailboxUPN, User and SessionId; Exchange writes a separate record whenever one of them differs.",
     "One-hour de-duplication: repeats of one access within 60 minutes of the last kept occurrence collapse into it; raw and de-duplicated counts are both given.",
     "Attacker context: the MailItemsAccessed records that match any indicator; with session expansion, every record of a session that an indicator matched.",
-    "Throttling: a mailbox with more than 1,000 MailItemsAccessed records in 24 hours stops auditing binds for 24 hours; a throttled record whose 24-hour window overlaps the attacker's period in a mailbox exposes every message of that mailbox in the window.",
+    "Throttling: a mailbox with more than 1,000 MailItemsAccessed records in 24 hours stops auditing binds for 24 hours; a throttled record whose 24-hour window overlaps the attacker's period in a mailbox (their first to last record there, extended to the compromise period the investigator gives from other evidence) exposes every message of that mailbox in the window; the mailbox's other windows are listed as cautions, since they hide the records that would show the attacker in them.",
     "Sync in the attacker's context: a desktop client took the whole folder, which is exposed in full; the mailbox is treated as probably exposed in full.",
     "Bind in the attacker's context: exactly the InternetMessageIds the records list are exposed.",
 ];
@@ -155,6 +155,10 @@ impl<'a, 'r> Report<'a, 'r> {
                 "to": self.options.to.map(format_time),
                 "mailboxes": self.options.mailboxes,
             },
+            "compromised": {
+                "from": self.options.compromised_from.map(format_time),
+                "to": self.options.compromised_to.map(format_time),
+            },
             "rules": RULES,
             "limits": LIMITS,
             "mailboxes": r.mailboxes,
@@ -167,6 +171,7 @@ impl<'a, 'r> Report<'a, 'r> {
                 "accesses": r.accesses,
                 "folders": r.folders.len(),
                 "unaudited_windows": r.windows.len(),
+                "unaudited_windows_outside": r.windows_outside.len(),
             },
             "trace": self.trace_coverage(),
             "accounts_without_mail_items_accessed": r.without_mail_items_accessed,
@@ -224,14 +229,23 @@ impl<'a, 'r> Report<'a, 'r> {
         rows
     }
 
+    /// Every unaudited window of the attacker's mailboxes, by mailbox and start; those that do
+    /// not overlap the attacker's period there (cautions) with `false` in the last column.
     pub fn unaudited_rows(&self) -> Rows {
-        let mut rows = Rows::new(&["mailbox", "start", "end", "throttled_record_ids"]);
-        for w in &self.result.windows {
+        let mut rows = Rows::new(&[
+            "mailbox",
+            "start",
+            "end",
+            "throttled_record_ids",
+            "overlaps_attacker_period",
+        ]);
+        for (w, overlaps) in self.result.all_windows() {
             rows.push(vec![
                 Cell::text(&w.mailbox),
                 Cell::Time(w.start),
                 Cell::Time(w.end),
                 Cell::Text(w.record_ids.join(";")),
+                Cell::Bool(overlaps),
             ]);
         }
         rows

@@ -122,8 +122,8 @@ fn the_demo_tenant_exposure_is_exactly_what_the_rules_say() {
     // The unaudited window of the throttled record.
     assert_eq!(
         read(dir.path(), "unaudited.csv"),
-        "mailbox,start,end,throttled_record_ids\r\n\
-         ceo@contoso.example,2024-05-06T05:00:00Z,2024-05-07T05:00:00Z,7e57da7a-0000-4000-8000-000000000011\r\n"
+        "mailbox,start,end,throttled_record_ids,overlaps_attacker_period\r\n\
+         ceo@contoso.example,2024-05-06T05:00:00Z,2024-05-07T05:00:00Z,7e57da7a-0000-4000-8000-000000000011,true\r\n"
     );
     // The summary: inputs with hashes, level and reasons, trace coverage, pivots.
     let s: Value = serde_json::from_str(&read(dir.path(), "summary.json")).unwrap();
@@ -509,6 +509,186 @@ fn an_unaudited_window_is_reported_whole_with_every_record_that_opened_it() {
     assert_eq!(w["start"], "2024-05-01T00:00:00Z", "{w:?}");
     assert_eq!(w["end"], "2024-05-03T20:00:00Z", "{w:?}");
     assert_eq!(w["throttled_record_ids"].split(';').count(), 3, "{w:?}");
+}
+
+/// The attacker reads at 10:00 and 10:20; the owner's read at 10:23 is throttled (the mailbox
+/// passed 1,000 records in 24 hours), so the attacker's binds after 10:20 would leave no record.
+fn throttled_after_the_attacker() -> [String; 3] {
+    [
+        bind_line(
+            "2024-05-03T10:00:00",
+            1,
+            "203.0.113.66",
+            "att",
+            false,
+            "<a1@x>",
+        ),
+        bind_line(
+            "2024-05-03T10:20:00",
+            2,
+            "203.0.113.66",
+            "att",
+            false,
+            "<a2@x>",
+        ),
+        bind_line("2024-05-03T10:23:00", 3, "10.0.0.1", "own", true, "<o@x>"),
+    ]
+}
+
+#[test]
+fn a_window_after_the_attackers_last_record_is_a_caution_until_the_compromise_is_given() {
+    let lines = throttled_after_the_attacker();
+    let ip = ["--ip", "203.0.113.66"];
+    let (dir, plain) = scope_of(&lines, &ip);
+    let m = &plain["mailboxes"][0];
+    // The level follows the rule: the window does not overlap 10:00..10:20.
+    assert_eq!(m["level"], "messages", "{plain:#}");
+    assert_eq!(m["unaudited_windows"], 0);
+    assert_eq!(m["unaudited_windows_outside"], 1);
+    assert_eq!(m["access_period"], m["attacker_period"]);
+    let cautions = m["cautions"].as_array().unwrap();
+    assert_eq!(cautions.len(), 1, "{m:#}");
+    assert_eq!(cautions[0]["rule"], "throttled-outside");
+    let detail = cautions[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("3 minutes after the end of the attacker's period (2024-05-03T10:20:00Z)"),
+        "{detail}"
+    );
+    assert_eq!(
+        cautions[0]["record_ids"],
+        json!(["00000000-0000-0000-0000-000000000003"])
+    );
+    assert_eq!(plain["totals"]["unaudited_windows_outside"], 1);
+    // Listed in unaudited.csv and report.html as not overlapping.
+    let report = dir.path().join("report");
+    assert_eq!(
+        read(&report, "unaudited.csv"),
+        "mailbox,start,end,throttled_record_ids,overlaps_attacker_period\r\n\
+         ceo@contoso.example,2024-05-03T10:23:00Z,2024-05-04T10:23:00Z,\
+         00000000-0000-0000-0000-000000000003,false\r\n"
+    );
+    let html = read(&report, "report.html");
+    assert!(html.contains("<li class=\"caution\"><b>throttled-outside</b>"));
+    assert!(html.contains("unaudited, outside the attacker&#39;s period"));
+
+    // Sign-in logs show the attacker's sessions were revoked at 11:00: the window counts.
+    for to in ["2024-05-03T11:00:00Z", "2024-05-03"] {
+        let args: Vec<&str> = ip.iter().copied().chain(["--compromised-to", to]).collect();
+        let (dir, given) = scope_of(&lines, &args);
+        let m = &given["mailboxes"][0];
+        assert_eq!(m["level"], "mailbox", "{to}: {given:#}");
+        assert_eq!(m["probably_entire_mailbox"], true);
+        assert_eq!(m["unaudited_windows"], 1);
+        assert_eq!(m["unaudited_windows_outside"], 0);
+        assert_eq!(m["cautions"], json!([]));
+        assert_eq!(m["attacker_period"]["end"], "2024-05-03T10:20:00Z");
+        let end = if to.len() == 10 {
+            "2024-05-03T23:59:59.999999999Z"
+        } else {
+            "2024-05-03T11:00:00Z"
+        };
+        assert_eq!(m["access_period"]["end"], end, "{to}");
+        assert_eq!(given["compromised"]["to"], end);
+        let throttled = &m["reasons"][0];
+        assert_eq!(throttled["rule"], "throttled");
+        assert!(
+            throttled["detail"]
+                .as_str()
+                .unwrap()
+                .contains("only as --compromised-from/--compromised-to extend it"),
+            "{throttled:#}"
+        );
+        assert!(read(&dir.path().join("report"), "unaudited.csv").ends_with(",true\r\n"));
+    }
+    // A compromise that ended before the throttle changes nothing.
+    let args: Vec<&str> = ip
+        .iter()
+        .copied()
+        .chain(["--compromised-to", "2024-05-03T10:22:00Z"])
+        .collect();
+    let (_d, early) = scope_of(&lines, &args);
+    assert_eq!(early["mailboxes"][0]["level"], "messages");
+    assert_eq!(early["mailboxes"][0]["unaudited_windows_outside"], 1);
+}
+
+#[test]
+fn a_window_before_the_attackers_first_record_counts_from_the_compromise_start() {
+    // The owner's throttle on 1 May blinds binds until 2 May 08:00; the attacker's first
+    // record is on 2 May 09:00, their first sign-in on 1 May 22:00.
+    let lines = [
+        bind_line("2024-05-01T08:00:00", 1, "10.0.0.1", "own", true, "<o@x>"),
+        bind_line(
+            "2024-05-02T09:00:00",
+            2,
+            "203.0.113.66",
+            "att",
+            false,
+            "<a@x>",
+        ),
+    ];
+    let ip = ["--ip", "203.0.113.66"];
+    let (_d, plain) = scope_of(&lines, &ip);
+    let m = &plain["mailboxes"][0];
+    assert_eq!(m["level"], "messages", "{plain:#}");
+    let detail = m["cautions"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1 hour before the start of the attacker's period"),
+        "{detail}"
+    );
+    let args: Vec<&str> = ip
+        .iter()
+        .copied()
+        .chain(["--compromised-from", "2024-05-01T22:00:00Z"])
+        .collect();
+    let (_d, given) = scope_of(&lines, &args);
+    assert_eq!(given["mailboxes"][0]["level"], "mailbox", "{given:#}");
+    assert_eq!(
+        given["mailboxes"][0]["access_period"]["start"],
+        "2024-05-01T22:00:00Z"
+    );
+}
+
+#[test]
+fn cautions_go_to_stderr_and_a_reversed_compromise_is_a_usage_error() {
+    let dir = tempdir();
+    let ev = write(
+        dir.path(),
+        "evidence.jsonl",
+        throttled_after_the_attacker().concat().as_bytes(),
+    );
+    let out = dir.path().join("report");
+    let base = [
+        "scope",
+        ev.to_str().unwrap(),
+        "--ip",
+        "203.0.113.66",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run = mailscope(&base, b"");
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains(
+            "mailscope: caution: ceo@contoso.example: bind activity was not audited from \
+             2024-05-03T10:23:00Z to 2024-05-04T10:23:00Z, 3 minutes after"
+        ),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("caution"), "{run}");
+    let mut args = base.to_vec();
+    args.extend([
+        "--compromised-from",
+        "2024-05-04",
+        "--compromised-to",
+        "2024-05-03",
+    ]);
+    let run = mailscope(&args, b"");
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("--compromised-from is after --compromised-to"),
+        "{run}"
+    );
 }
 
 #[test]
