@@ -282,7 +282,7 @@ pub fn render(rep: &Report<'_, '_>) -> String {
     }
     o.push_str("</div>");
 
-    o.push_str("<h2>Timeline</h2><p class=\"muted\">Blue dots: bind records; red dots: throttled records; orange squares: syncs; shaded: unaudited 24-hour windows. Hover for details.</p>");
+    o.push_str("<h2>Timeline</h2><p class=\"muted\">Blue dots: bind records; red dots: throttled records; orange squares: syncs; shaded red: unaudited 24-hour windows that overlap the attacker's period; grey: the mailbox's other unaudited windows (cautions). Hover for details.</p>");
     for mb in &r.mailboxes {
         let _ = write!(
             o,
