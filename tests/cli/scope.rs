@@ -438,6 +438,19 @@ fn scope_of(lines: &[String], extra: &[&str]) -> (tempfile::TempDir, Value) {
     (dir, summary)
 }
 
+/// The owner's throttled read at `owner`, then the attacker's one read at `attacker`.
+fn owner_throttled_then_attacker(owner: &str, attacker: &str) -> [String; 2] {
+    [
+        bind_line(owner, 1, "10.0.0.1", "own", true, "<o@x>"),
+        bind_line(attacker, 2, "203.0.113.66", "att", false, "<a@x>"),
+    ]
+}
+
+/// `base` followed by `extra`.
+fn args_with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(extra).copied().collect()
+}
+
 fn mailbox_level(summary: &Value) -> (String, String, String) {
     let m = &summary["mailboxes"][0];
     let p = &m["attacker_period"];
@@ -449,17 +462,7 @@ fn mailbox_level(summary: &Value) -> (String, String, String) {
 fn time_bounds_that_leave_out_no_record_change_nothing() {
     // The owner's throttled record on 2 May opens a window that ends before the attacker's only
     // record on 5 May: the attacker read one message, not the whole mailbox.
-    let lines = [
-        bind_line("2024-05-02T00:00:00", 1, "10.0.0.1", "own", true, "<o@x>"),
-        bind_line(
-            "2024-05-05T12:00:00",
-            2,
-            "203.0.113.66",
-            "att",
-            false,
-            "<a@x>",
-        ),
-    ];
+    let lines = owner_throttled_then_attacker("2024-05-02T00:00:00", "2024-05-05T12:00:00");
     let ip = ["--ip", "203.0.113.66"];
     let (_d, plain) = scope_of(&lines, &ip);
     let (level, start, end) = mailbox_level(&plain);
@@ -473,7 +476,7 @@ fn time_bounds_that_leave_out_no_record_change_nothing() {
         &["--to", "2024-05-30"],
         &["--from", "2024-05-01", "--to", "2024-05-30"],
     ] {
-        let args: Vec<&str> = ip.iter().chain(bounds).copied().collect();
+        let args = args_with(&ip, bounds);
         let (_d, bounded) = scope_of(&lines, &args);
         assert_eq!(
             mailbox_level(&bounded),
@@ -573,7 +576,7 @@ fn a_window_after_the_attackers_last_record_is_a_caution_until_the_compromise_is
 
     // Sign-in logs show the attacker's sessions were revoked at 11:00: the window counts.
     for to in ["2024-05-03T11:00:00Z", "2024-05-03"] {
-        let args: Vec<&str> = ip.iter().copied().chain(["--compromised-to", to]).collect();
+        let args = args_with(&ip, &["--compromised-to", to]);
         let (dir, given) = scope_of(&lines, &args);
         let m = &given["mailboxes"][0];
         assert_eq!(m["level"], "mailbox", "{to}: {given:#}");
@@ -601,11 +604,7 @@ fn a_window_after_the_attackers_last_record_is_a_caution_until_the_compromise_is
         assert!(read(&dir.path().join("report"), "unaudited.csv").ends_with(",true\r\n"));
     }
     // A compromise that ended before the throttle changes nothing.
-    let args: Vec<&str> = ip
-        .iter()
-        .copied()
-        .chain(["--compromised-to", "2024-05-03T10:22:00Z"])
-        .collect();
+    let args = args_with(&ip, &["--compromised-to", "2024-05-03T10:22:00Z"]);
     let (_d, early) = scope_of(&lines, &args);
     assert_eq!(early["mailboxes"][0]["level"], "messages");
     assert_eq!(early["mailboxes"][0]["unaudited_windows_outside"], 1);
@@ -615,17 +614,7 @@ fn a_window_after_the_attackers_last_record_is_a_caution_until_the_compromise_is
 fn a_window_before_the_attackers_first_record_counts_from_the_compromise_start() {
     // The owner's throttle on 1 May blinds binds until 2 May 08:00; the attacker's first
     // record is on 2 May 09:00, their first sign-in on 1 May 22:00.
-    let lines = [
-        bind_line("2024-05-01T08:00:00", 1, "10.0.0.1", "own", true, "<o@x>"),
-        bind_line(
-            "2024-05-02T09:00:00",
-            2,
-            "203.0.113.66",
-            "att",
-            false,
-            "<a@x>",
-        ),
-    ];
+    let lines = owner_throttled_then_attacker("2024-05-01T08:00:00", "2024-05-02T09:00:00");
     let ip = ["--ip", "203.0.113.66"];
     let (_d, plain) = scope_of(&lines, &ip);
     let m = &plain["mailboxes"][0];
@@ -635,11 +624,7 @@ fn a_window_before_the_attackers_first_record_counts_from_the_compromise_start()
         detail.contains("1 hour before the start of the attacker's period"),
         "{detail}"
     );
-    let args: Vec<&str> = ip
-        .iter()
-        .copied()
-        .chain(["--compromised-from", "2024-05-01T22:00:00Z"])
-        .collect();
+    let args = args_with(&ip, &["--compromised-from", "2024-05-01T22:00:00Z"]);
     let (_d, given) = scope_of(&lines, &args);
     assert_eq!(given["mailboxes"][0]["level"], "mailbox", "{given:#}");
     assert_eq!(
