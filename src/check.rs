@@ -14,11 +14,45 @@ use crate::input::frame::{
     Block, BlockReader, CsvFraming, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv,
     split_lines, trim_record,
 };
+use crate::input::list::{blocks_by_rule, frame_list};
 use crate::parse::{
     Field, JsonParser, Malformed, MalformedKind, MessageIds, Outcome, is_page, keep_message_ids,
     normalize_row, normalize_top,
 };
 use std::sync::Arc;
+
+/// `frame_list` gives one row per record of a list view, on the line the plain rule says it
+/// starts on ([`blocks_by_rule`]); a record it reads has as many cells as the block has
+/// `Name : Value` lines, and as many names in its batch's header.
+pub fn list_rows_are_total(data: &[u8], max_record: usize, batch: usize) {
+    let want = blocks_by_rule(data, max_record);
+    let mut got: Vec<(u64, Option<usize>)> = Vec::new();
+    frame_list(data, max_record, batch, &Vec::new, &|| false, &mut |b| {
+        assert!(
+            b.rows.len() <= batch.max(1),
+            "a batch holds at most its rows"
+        );
+        for row in &b.rows {
+            let cells = row.cells.as_ref().ok().map(|range| {
+                assert_eq!(b.header.len(), range.len(), "line {}", row.line);
+                assert_eq!(b.cells(range.clone()).count(), range.len());
+                range.len()
+            });
+            got.push((row.line, cells));
+        }
+    })
+    .expect("reading from memory cannot fail");
+    assert_eq!(
+        got.iter().map(|g| g.0).collect::<Vec<_>>(),
+        want.iter().map(|w| w.0).collect::<Vec<_>>(),
+        "the records' lines"
+    );
+    for ((line, cells), (_, fields)) in got.iter().zip(&want) {
+        if let Some(n) = cells {
+            assert_eq!(n, fields, "the cells of the record on line {line}");
+        }
+    }
+}
 
 /// `split_lines` pieces tile the input in order; `BlockReader` ends, its blocks add up to it,
 /// and their lines are the input's bytes in order, whether each is built in a new buffer or

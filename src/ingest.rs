@@ -513,6 +513,28 @@ impl Producer<'_> {
         }
     }
 
+    /// Frames a list view (see [`crate::input::list`]) into row batches; `tick` runs before
+    /// each is sent.
+    fn list(
+        &self,
+        r: &mut dyn Read,
+        file: usize,
+        seq: &mut u64,
+        tick: &mut dyn FnMut(),
+    ) -> std::io::Result<()> {
+        crate::input::list::frame_list(
+            r,
+            self.opts.max_record,
+            BATCH_ROWS,
+            &|| self.buffer(),
+            &|| self.stop.load(Ordering::Relaxed),
+            &mut |b| {
+                tick();
+                self.send(file, seq, Payload::Rows(b));
+            },
+        )
+    }
+
     fn json_framer(&self, c: &Container) -> JsonFramer {
         let framer = JsonFramer::new(self.opts.max_record, self.opts.chunk_bytes);
         match c {
@@ -665,6 +687,18 @@ impl Producer<'_> {
                     report.error = Some(format!("cannot read CSV: {e}"));
                 }
             }
+            Container::List => {
+                let mut on_read = |b: &[u8]| {
+                    hash(b);
+                    self.progress.inc(b.len() as u64);
+                };
+                let mut reader = MappedReader::new(data, file_map, &mut on_read);
+                let res = self.list(&mut reader, file, &mut seq, &mut || {});
+                reader.skip_rest();
+                if let Err(e) = res {
+                    report.error = Some(format!("read error: {e}"));
+                }
+            }
             other => {
                 hash(data);
                 self.progress.inc(data.len() as u64);
@@ -772,6 +806,11 @@ impl Producer<'_> {
                     report.error = Some(broken(report.compression, &e));
                 }
             }
+            Container::List => {
+                if let Err(e) = self.list(&mut r, file, &mut seq, &mut || tick(&mut last)) {
+                    report.error = Some(broken(report.compression, &e));
+                }
+            }
             other => {
                 // Read to the end, so that the file's hash covers all of it.
                 if let Err(e) = std::io::copy(&mut r, &mut std::io::sink()) {
@@ -817,6 +856,7 @@ fn shape_of(c: &Container, head: &[u8]) -> String {
             sniff::record_shape(head).to_string()
         }
         Container::Csv { piece: Some(_), .. } => "csv-piece".to_string(),
+        Container::List => "search-mailboxauditlog-list".to_string(),
         Container::Csv { .. } => {
             let b = sniff::skip_blank(head);
             let mut lines = b.split(|&c| c == b'\n');

@@ -4,6 +4,7 @@
 pub mod csv_records;
 pub mod decode;
 pub mod frame;
+pub mod list;
 pub mod sniff;
 pub mod trace;
 

@@ -21,6 +21,9 @@ pub enum Container {
         type_line: bool,
         piece: Option<super::frame::CsvPiece>,
     },
+    /// PowerShell's list view of audit records (`Search-MailboxAuditLog -ShowDetails |
+    /// Format-List`): blocks of `Name : Value` lines (see [`super::list`]).
+    List,
     /// A message-trace export: metadata for `scope --trace`, not audit records.
     MessageTrace,
     /// Nothing but white space.
@@ -35,6 +38,7 @@ impl Container {
             Container::Ndjson => "ndjson",
             Container::Json | Container::JsonPiece { .. } => "json",
             Container::Csv { .. } => "csv",
+            Container::List => "list",
             Container::MessageTrace => "message-trace",
             Container::Empty => "empty",
             Container::Unknown => "unknown",
@@ -377,6 +381,8 @@ pub fn sniff_container(head: &[u8]) -> Container {
                 && (has("SenderAddress") || has("sender_address"))
             {
                 Container::MessageTrace
+            } else if super::list::looks_like_list(b) {
+                Container::List
             } else if let Some(piece) = csv_piece(b) {
                 Container::Csv {
                     type_line: false,

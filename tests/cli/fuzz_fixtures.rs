@@ -38,6 +38,11 @@ fn every_fuzz_fixture_keeps_the_fuzz_properties() {
             let _ = sniff_container(&data);
         });
         run("parsing", &|| check::parsing_is_total(&data));
+        for (max, batch) in [(8, 1), (1 << 20, 3)] {
+            run("list rows", &|| {
+                check::list_rows_are_total(&data, max, batch)
+            });
+        }
         for type_line in [false, true] {
             run("CSV rows", &|| {
                 check::csv_rows_are_total(&data, type_line, 3)

@@ -251,6 +251,12 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             "\"/Date(1621952909000)/\"",
             "RecordId,CreationDate,Operation,AuditData\r\n",
             "#TYPE x\n",
+            "Operation    : ",
+            "LastAccessed : ",
+            "MailItemsAccessed\r\n",
+            "\n               ",
+            "\t",
+            "# note\n",
             "\"\"",
             "\"\"\"",
         ])
@@ -291,6 +297,9 @@ proptest! {
 
         // frame_csv, against the csv crate.
         mailscope::check::csv_rows_are_total(&data, type_line, 7);
+
+        // frame_list, against the plain rule of where records start.
+        mailscope::check::list_rows_are_total(&data, max_record, 1 + split % 5);
 
         // The parser and the normalizer.
         let _ = sniff_container(&data);

@@ -165,9 +165,11 @@ fn expectations() -> BTreeMap<&'static str, Outcome> {
         "h-message-trace-portal-extended-report-columns.txt",
         expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
     );
+    // The list view of one record (after three `#` lines of notes): read, but its
+    // LastAccessed lost its time in the OCR ("1/4/2019 [time lost] PM").
     add(
         "i-search-mailboxauditlog-showdetails-RECONSTRUCTED.txt",
-        expect("unknown", 0, 0, &[], NOT_AN_EXPORT),
+        expect("list", 0, 0, &[(4, "bad-time")], None),
     );
     add(
         "i-search-mailboxauditlog-showdetails-exportcsv-header.csv",
@@ -1203,10 +1205,35 @@ fn graph_page_record_errors_point_at_the_record() {
     );
 }
 
+/// Records as PowerShell's `Format-List` writes them on a console `width` cells wide: each
+/// name padded to the longest, then ` : ` and the value, which wraps onto lines that begin
+/// with as many spaces (at any character: the wrap of a culture without word wrap); a blank
+/// line before and after each record.
+fn format_list(records: &[Vec<(&str, String)>], width: usize) -> String {
+    let mut out = String::new();
+    for fields in records {
+        let pad = fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0) + 3;
+        let room = width.saturating_sub(pad).max(1);
+        out.push_str("\r\n");
+        for (name, value) in fields {
+            let chars: Vec<char> = value.chars().collect();
+            let mut pieces = chars.chunks(room).map(|c| c.iter().collect::<String>());
+            let first = pieces.next().unwrap_or_default();
+            out.push_str(&format!("{name:<0$} : {first}\r\n", pad - 3));
+            for more in pieces {
+                out.push_str(&format!("{:pad$}{more}\r\n", ""));
+            }
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// A Search-MailboxAuditLog -ShowDetails Export-Csv row (the header sample, with the values of
 /// the reconstructed list sample): message ids only in AggregatedRecordFoldersData,
 /// OperationProperties as `Name:Value` text, LogonType as a name, and LastAccessed as the only
-/// time, in locale text: ambiguous without --date-order, 4 January with mdy.
+/// time, in locale text: ambiguous without --date-order, 4 January with mdy. The same record
+/// in the list view (`Format-List`, wrapped) gives the same record.
 #[test]
 fn search_mailboxauditlog_csv_row_with_date_order() {
     let header = sample_text("i-search-mailboxauditlog-showdetails-exportcsv-header.csv");
@@ -1242,6 +1269,14 @@ fn search_mailboxauditlog_csv_row_with_date_order() {
     let bytes = w.into_inner().unwrap();
     let dir = tempdir();
     let path = write(dir.path(), "mailboxauditlog.csv", &bytes);
+    // The same record in the list view, as `Format-List` writes it on a console 120 cells
+    // wide: names padded to the longest, ` : `, long values wrapped onto padded lines.
+    let list = format_list(
+        &[cols.iter().map(|c| (c.as_str(), value(c))).collect()],
+        120,
+    );
+    assert!(list.lines().count() > cols.len(), "a value wraps:\n{list}");
+    let listed = write(dir.path(), "mailboxauditlog.txt", list.as_bytes());
 
     let ing = ingest_file(&path);
     assert_eq!(
@@ -1256,10 +1291,21 @@ fn search_mailboxauditlog_csv_row_with_date_order() {
         describe(&ing)
     );
 
+    let from_list = ingest_file(&listed);
+    assert_eq!(
+        malformed_lines(&from_list),
+        vec![(2, "bad-time".to_string())],
+        "{}",
+        describe(&from_list)
+    );
+    assert_eq!(from_list.files[0].shape, "search-mailboxauditlog-list");
+
     let mut o = opts(2, 4 << 20);
     o.date_order = Some(mailscope::parse::fields::DateOrder::MonthFirst);
     let ing = ingest_with(&[path], &o);
     assert_eq!(ing.records.len(), 1, "{}", describe(&ing));
+    let from_list = ingest_with(&[listed], &o);
+    assert_eq!(from_list.records, ing.records, "{}", describe(&from_list));
     let r = &ing.records[0];
     let m = r.mail.as_deref().unwrap();
     assert_eq!(

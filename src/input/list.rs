@@ -1,0 +1,440 @@
+//! PowerShell's list view of audit records: `Search-MailboxAuditLog -ShowDetails | Format-List`
+//! saved as text. One record is a block of `Name : Value` lines (the names padded to one
+//! width), blocks are separated by blank lines. A value longer than the console is wrapped
+//! onto lines that begin with the padding; a value with line breaks of its own continues the
+//! same way.
+//!
+//! Each block becomes one row with its names as the header, so the record is read as the
+//! same columns of a Search-MailboxAuditLog CSV export are (`normalize_row`).
+//!
+//! Wrapped lines are joined as they are. Under a culture that wraps at words (English, French,
+//! German, Italian, Portuguese, Spanish), PowerShell breaks a value at a space where it can,
+//! so a space at a break may be missing from the joined value (a client string, a folder
+//! name); values without spaces (message ids in `AggregatedRecordFoldersData`, record ids,
+//! session ids) join back exactly.
+
+use super::frame::{BATCH_BYTES, Row, RowBatch};
+use crate::parse::{Malformed, MalformedKind};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+
+/// A `Name : Value` line: the name and where the value starts. Names are letters, digits and
+/// `_`, padded with spaces before the colon; the colon is followed by a space or ends the line.
+fn field(line: &[u8]) -> Option<(&[u8], usize)> {
+    let colon = memchr::memchr(b':', line)?;
+    let name = line[..colon].trim_ascii_end();
+    let named = !name.is_empty()
+        && name[0].is_ascii_alphabetic()
+        && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    match line.get(colon + 1) {
+        _ if !named => None,
+        None => Some((name, line.len())),
+        Some(b' ') => Some((name, colon + 2)),
+        Some(_) => None,
+    }
+}
+
+/// The lines before the first record: blank ones and `#` comments.
+fn is_preamble(line: &[u8]) -> bool {
+    line.trim_ascii().is_empty() || line.starts_with(b"#")
+}
+
+/// Where each record of a list view starts (1-based lines) and how many `Name : Value` lines
+/// it has, found the plain way: the whole text split into lines, the first blank and `#` ones
+/// skipped, then runs of lines that are not blank. A line is blank when it is white space of
+/// at most `max_record` bytes (`\r` included; a longer line is a too-long part of a record).
+pub fn blocks_by_rule(data: &[u8], max_record: usize) -> Vec<(u64, usize)> {
+    let mut lines: Vec<&[u8]> = data.split(|&c| c == b'\n').collect();
+    if data.is_empty() || data.ends_with(b"\n") {
+        lines.pop();
+    }
+    let mut out: Vec<(u64, usize)> = Vec::new();
+    let mut inside = false;
+    let mut started = false;
+    for (i, raw) in lines.iter().enumerate() {
+        let mut text = *raw;
+        if i == 0 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let blank = raw.len() <= max_record && text.iter().all(u8::is_ascii_whitespace);
+        if !started && (blank || text.starts_with(b"#")) {
+            continue;
+        }
+        started = true;
+        if blank {
+            inside = false;
+            continue;
+        }
+        if !inside {
+            out.push((i as u64 + 1, 0));
+            inside = true;
+        }
+        if !matches!(text.first(), Some(b' ' | b'\t')) {
+            out.last_mut().expect("pushed above").1 += 1;
+        }
+    }
+    out
+}
+
+/// Whether `head` (a file's first bytes) is a list of audit records: after blank and `#`
+/// lines, a block of `Name : Value` lines (and continuations) that names `Operation` and
+/// a time (`LastAccessed`, `CreationTime` or `CreationDate`).
+pub fn looks_like_list(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let mut lines = head
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .skip_while(|l| is_preamble(l));
+    let (mut operation, mut time) = (false, false);
+    let Some(first) = lines.next() else {
+        return false;
+    };
+    for line in std::iter::once(first).chain(lines) {
+        if line.trim_ascii().is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            continue;
+        }
+        let Some((name, _)) = field(line) else {
+            return false;
+        };
+        operation |= name == b"Operation";
+        time |= matches!(name, b"LastAccessed" | b"CreationTime" | b"CreationDate");
+    }
+    operation && time
+}
+
+/// One block as it is read.
+#[derive(Default)]
+struct Block {
+    /// The line it starts on (0: no block yet).
+    line: u64,
+    names: Vec<String>,
+    /// The values' bytes one after another, each ending at its entry of `ends`.
+    text: Vec<u8>,
+    ends: Vec<usize>,
+    /// Why the block is not a record, once that is known.
+    bad: Option<Malformed>,
+}
+
+impl Block {
+    /// Adds line `n` of the block; a line longer than `max_record` (`len` bytes, of which
+    /// `line` holds the first) makes the block too long.
+    fn add_line(&mut self, n: u64, line: &[u8], len: usize, max_record: usize) {
+        if self.line == 0 {
+            self.line = n;
+        }
+        if self.bad.is_some() {
+            return;
+        }
+        if len > max_record {
+            self.bad = Some(Malformed::too_long(len, max_record));
+            return;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            // The continuation of the last value (a wrapped or multi-line value).
+            if self.ends.is_empty() {
+                self.bad = Some(Malformed::new(
+                    MalformedKind::NotARecord,
+                    format!("line {n} continues a value before any `Name : Value` line"),
+                ));
+                return;
+            }
+            self.text.extend_from_slice(line.trim_ascii());
+            *self.ends.last_mut().expect("checked above") = self.text.len();
+        } else if let Some((name, at)) = field(line) {
+            // Checked to be ASCII.
+            self.names.push(String::from_utf8_lossy(name).into_owned());
+            self.text.extend_from_slice(line[at..].trim_ascii_end());
+            self.ends.push(self.text.len());
+        } else {
+            self.bad = Some(Malformed::new(
+                MalformedKind::NotARecord,
+                format!("line {n} is neither `Name : Value` nor the continuation of a value"),
+            ));
+            return;
+        }
+        if self.text.len() > max_record {
+            self.bad = Some(Malformed::too_long(self.text.len(), max_record));
+        }
+    }
+}
+
+/// The rows read so far, as a batch under construction: consecutive records with the same
+/// names share one header.
+struct Batches<'a> {
+    header: Arc<Vec<String>>,
+    rows: Vec<Row>,
+    text: Vec<u8>,
+    ends: Vec<usize>,
+    batch_rows: usize,
+    buffer: &'a dyn Fn() -> Vec<u8>,
+    emit: &'a mut dyn FnMut(RowBatch),
+}
+
+impl Batches<'_> {
+    fn flush(&mut self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let mut next = (self.buffer)();
+        next.clear();
+        let bytes = std::mem::replace(&mut self.text, next);
+        // Only blocks whose text is UTF-8 are added (see `end_block`).
+        let text = String::from_utf8(bytes).expect("rows are UTF-8");
+        (self.emit)(RowBatch {
+            header: self.header.clone(),
+            rows: std::mem::take(&mut self.rows),
+            text,
+            ends: std::mem::take(&mut self.ends),
+        });
+    }
+
+    fn end_block(&mut self, block: &mut Block) {
+        let b = std::mem::take(block);
+        if b.line == 0 {
+            return;
+        }
+        let cells = match b.bad.or_else(|| not_utf8(&b.text, &b.ends)) {
+            Some(m) => Err(m),
+            None => {
+                if self.header.as_slice() != b.names.as_slice() {
+                    self.flush();
+                    self.header = Arc::new(b.names);
+                }
+                let base = self.text.len();
+                self.text.extend_from_slice(&b.text);
+                let first = self.ends.len();
+                self.ends.extend(b.ends.iter().map(|e| base + e));
+                Ok(first..self.ends.len())
+            }
+        };
+        self.rows.push(Row {
+            line: b.line,
+            cells,
+        });
+        if self.rows.len() >= self.batch_rows || self.text.len() >= BATCH_BYTES {
+            self.flush();
+        }
+    }
+}
+
+/// Why a block's values (`text`, each ending at its entry of `ends`) are not text: each value
+/// must be UTF-8 on its own, since rows hand their cells out as `str`s.
+fn not_utf8(text: &[u8], ends: &[usize]) -> Option<Malformed> {
+    let mut start = 0;
+    for (i, &end) in ends.iter().enumerate() {
+        if let Err(e) = std::str::from_utf8(&text[start..end]) {
+            return Some(Malformed::new(
+                MalformedKind::InvalidUtf8,
+                format!(
+                    "invalid UTF-8 in value {} at byte {}",
+                    i + 1,
+                    e.valid_up_to()
+                ),
+            ));
+        }
+        start = end;
+    }
+    None
+}
+
+/// Reads one line (without its `\n`) into `line`, keeping at most `max` bytes of it; the
+/// rest of a longer line is read past. `None` at the end of the input.
+fn read_line(r: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
+    line.clear();
+    let mut total = 0usize;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok((total > 0).then_some(total));
+        }
+        let (take, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i, true),
+            None => (buf.len(), false),
+        };
+        let room = max.saturating_sub(line.len()).min(take);
+        line.extend_from_slice(&buf[..room]);
+        total += take;
+        r.consume(take + usize::from(done));
+        if done {
+            return Ok(Some(total));
+        }
+    }
+}
+
+/// Frames a list view into rows: one per block, on the block's first line, each a record or
+/// malformed with why. Batches go to `emit`; their text buffers come from `buffer`. Rows read
+/// before a read error are emitted before it is returned.
+pub fn frame_list(
+    reader: impl Read,
+    max_record: usize,
+    batch_rows: usize,
+    buffer: &dyn Fn() -> Vec<u8>,
+    stop: &dyn Fn() -> bool,
+    emit: &mut dyn FnMut(RowBatch),
+) -> io::Result<()> {
+    let mut r = BufReader::with_capacity(1 << 16, reader);
+    let mut out = Batches {
+        header: Arc::new(Vec::new()),
+        rows: Vec::new(),
+        text: Vec::new(),
+        ends: Vec::new(),
+        batch_rows: batch_rows.max(1),
+        buffer,
+        emit,
+    };
+    let mut block = Block::default();
+    let mut line = Vec::new();
+    let mut n = 0u64;
+    let mut started = false;
+    loop {
+        let len = match read_line(&mut r, &mut line, max_record.saturating_add(2)) {
+            Ok(Some(len)) => len,
+            Ok(None) => break,
+            Err(e) => {
+                out.end_block(&mut block);
+                out.flush();
+                return Err(e);
+            }
+        };
+        n += 1;
+        let mut text = &line[..];
+        if n == 1 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        // A line longer than the limit is judged by all of it, not by the part kept: it is
+        // part of a block, too long, unless it is a `#` line before the first block.
+        let blank = len <= max_record && text.trim_ascii().is_empty();
+        if !started {
+            started = !(blank || text.starts_with(b"#"));
+            if !started {
+                continue;
+            }
+        }
+        if blank {
+            out.end_block(&mut block);
+            if stop() {
+                return Ok(());
+            }
+        } else {
+            block.add_line(n, text, len, max_record);
+        }
+    }
+    out.end_block(&mut block);
+    out.flush();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row as the tests compare it: its line, and its names and values or its malformed kind.
+    type Got = (u64, Result<Vec<(String, String)>, String>);
+
+    /// The rows of `data`.
+    fn rows(data: &[u8], max: usize, batch: usize) -> Vec<Got> {
+        let mut got = Vec::new();
+        frame_list(data, max, batch, &Vec::new, &|| false, &mut |b| {
+            for row in &b.rows {
+                let cells = row.cells.clone().map(|range| {
+                    b.header
+                        .iter()
+                        .cloned()
+                        .zip(b.cells(range).map(String::from))
+                        .collect()
+                });
+                got.push((row.line, cells.map_err(|m| m.kind.as_str().to_string())));
+            }
+        })
+        .unwrap();
+        got
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn blocks_become_rows_with_their_names() {
+        let text = "\u{feff}# a note\r\n\r\nOperation    : MailItemsAccessed\r\nLastAccessed : 1/4/2019 1:00:00 PM\r\nEmpty        :\r\nAggregated   : [{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{\"InternetMessageId\":\"<a@\r\n               b>\"}]}]\r\n\r\n\r\nOperation    : MailboxLogin\r\nLastAccessed : 1/5/2019 1:00:00 PM\r\n";
+        assert!(looks_like_list(text.as_bytes()));
+        for batch in [1, 2, 100] {
+            assert_eq!(
+                rows(text.as_bytes(), 1000, batch),
+                [
+                    (
+                        3,
+                        Ok(pairs(&[
+                            ("Operation", "MailItemsAccessed"),
+                            ("LastAccessed", "1/4/2019 1:00:00 PM"),
+                            ("Empty", ""),
+                            (
+                                "Aggregated",
+                                "[{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{\"InternetMessageId\":\"<a@b>\"}]}]"
+                            ),
+                        ]))
+                    ),
+                    (
+                        10,
+                        Ok(pairs(&[
+                            ("Operation", "MailboxLogin"),
+                            ("LastAccessed", "1/5/2019 1:00:00 PM")
+                        ]))
+                    ),
+                ],
+                "batch {batch}"
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_blocks_are_malformed_and_the_rest_is_read() {
+        let text = b"Operation : A\nnot a field line\nLastAccessed : x\n\n  continues nothing\nOperation : B\n\nOperation : \xff\n\nOperation : C\nLastAccessed : ".to_vec();
+        let mut long = text.clone();
+        long.extend(std::iter::repeat_n(b'9', 50));
+        let got = rows(&long, 40, 3);
+        let kinds: Vec<(u64, Result<usize, String>)> = got
+            .into_iter()
+            .map(|(l, c)| (l, c.map(|p| p.len())))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, Err("not-a-record".to_string())),
+                (5, Err("not-a-record".to_string())),
+                (8, Err("invalid-utf8".to_string())),
+                (10, Err("too-long".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_a_list_of_audit_records_looks_like_one() {
+        for (text, want) in [
+            ("Operation : X\nLastAccessed : 1/1/2020\n", true),
+            (
+                "# note\n\nOperation : X\n  more\nCreationTime : 2020-01-01\n",
+                true,
+            ),
+            ("Operation : X\n\nLastAccessed : 1/1/2020\n", false),
+            ("Operation : X\nName: X\n", false),
+            ("Operation:X\nLastAccessed:1\n", false),
+            ("{\"Operation\" : 1, \"LastAccessed\" : 2}\n", false),
+            ("RecordId,CreationDate,Operation\n", false),
+            ("", false),
+        ] {
+            assert_eq!(looks_like_list(text.as_bytes()), want, "{text:?}");
+        }
+    }
+}
