@@ -295,7 +295,9 @@ pub fn frame_list(
     let mut n = 0u64;
     let mut started = false;
     loop {
-        let len = match read_line(&mut r, &mut line, max_record.saturating_add(2)) {
+        // Kept: enough of a longer line to see what it starts with after a BOM (a `#` line
+        // before the first block) and to mark it too long.
+        let len = match read_line(&mut r, &mut line, max_record.saturating_add(8)) {
             Ok(Some(len)) => len,
             Ok(None) => break,
             Err(e) => {
