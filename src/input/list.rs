@@ -7,11 +7,12 @@
 //! Each block becomes one row with its names as the header, so the record is read as the
 //! same columns of a Search-MailboxAuditLog CSV export are (`normalize_row`).
 //!
-//! Wrapped lines are joined as they are. Under a culture that wraps at words (English, French,
-//! German, Italian, Portuguese, Spanish), PowerShell breaks a value at a space where it can,
-//! so a space at a break may be missing from the joined value (a client string, a folder
-//! name); values without spaces (message ids in `AggregatedRecordFoldersData`, record ids,
-//! session ids) join back exactly.
+//! Wrapped lines are joined with only their padding (as wide as the label and ` : `) taken
+//! off, so a value broken anywhere, also at a space, joins back as it was. Under a culture
+//! that wraps at words (English, French, German, Italian, Portuguese, Spanish), PowerShell
+//! breaks a value at a space where it can; if it leaves that space out of both lines, the
+//! joined value lacks it (a client string, a folder name). Values without spaces (message ids
+//! in `AggregatedRecordFoldersData`, record ids, session ids) join back exactly either way.
 
 use super::frame::{BATCH_BYTES, Row, RowBatch};
 use crate::parse::{Malformed, MalformedKind};
@@ -115,6 +116,9 @@ struct Block {
     /// The values' bytes one after another, each ending at its entry of `ends`.
     text: Vec<u8>,
     ends: Vec<usize>,
+    /// Where the value of the last `Name : Value` line starts on its line: the padding of its
+    /// continuation lines.
+    pad: usize,
     /// Why the block is not a record, once that is known.
     bad: Option<Malformed>,
 }
@@ -142,13 +146,21 @@ impl Block {
                 ));
                 return;
             }
-            self.text.extend_from_slice(line.trim_ascii());
+            // Only the padding goes: a space at a break belongs to the value.
+            let padding = line
+                .iter()
+                .take(self.pad)
+                .take_while(|&&c| c == b' ')
+                .count();
+            self.text.extend_from_slice(&line[padding..]);
             *self.ends.last_mut().expect("checked above") = self.text.len();
         } else if let Some((name, at)) = field(line) {
+            self.end_value();
             // Checked to be ASCII.
             self.names.push(String::from_utf8_lossy(name).into_owned());
-            self.text.extend_from_slice(line[at..].trim_ascii_end());
+            self.text.extend_from_slice(&line[at..]);
             self.ends.push(self.text.len());
+            self.pad = at;
         } else {
             self.bad = Some(Malformed::new(
                 MalformedKind::NotARecord,
@@ -158,6 +170,18 @@ impl Block {
         }
         if self.text.len() > max_record {
             self.bad = Some(Malformed::too_long(self.text.len(), max_record));
+        }
+    }
+}
+
+impl Block {
+    /// Ends the last value: white space at its end is the line's, not the value's.
+    fn end_value(&mut self) {
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        if let Some(end) = self.ends.last_mut() {
+            let kept = self.text[start..*end].trim_ascii_end().len();
+            self.text.truncate(start + kept);
+            *end = self.text.len();
         }
     }
 }
@@ -193,7 +217,8 @@ impl Batches<'_> {
     }
 
     fn end_block(&mut self, block: &mut Block) {
-        let b = std::mem::take(block);
+        let mut b = std::mem::take(block);
+        b.end_value();
         if b.line == 0 {
             return;
         }
@@ -369,7 +394,7 @@ mod tests {
 
     #[test]
     fn blocks_become_rows_with_their_names() {
-        let text = "\u{feff}# a note\r\n\r\nOperation    : MailItemsAccessed\r\nLastAccessed : 1/4/2019 1:00:00 PM\r\nEmpty        :\r\nAggregated   : [{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{\"InternetMessageId\":\"<a@\r\n               b>\"}]}]\r\n\r\n\r\nOperation    : MailboxLogin\r\nLastAccessed : 1/5/2019 1:00:00 PM\r\n";
+        let text = "\u{feff}# a note\r\n\r\nOperation    : MailItemsAccessed\r\nLastAccessed : 1/4/2019 1:00:00 PM\r\nEmpty        :\r\nAggregated   : [{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{\"InternetMessageId\":\"<a@\r\n               b>\"}]}]\r\nClient       : Mozilla/5.0  \r\n                (Windows NT)\t \r\n\r\n\r\nOperation    : MailboxLogin\r\nLastAccessed : 1/5/2019 1:00:00 PM\r\n";
         assert!(looks_like_list(text.as_bytes()));
         for batch in [1, 2, 100] {
             assert_eq!(
@@ -385,10 +410,11 @@ mod tests {
                                 "Aggregated",
                                 "[{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{\"InternetMessageId\":\"<a@b>\"}]}]"
                             ),
+                            ("Client", "Mozilla/5.0   (Windows NT)"),
                         ]))
                     ),
                     (
-                        10,
+                        12,
                         Ok(pairs(&[
                             ("Operation", "MailboxLogin"),
                             ("LastAccessed", "1/5/2019 1:00:00 PM")

@@ -1248,7 +1248,7 @@ fn search_mailboxauditlog_csv_row_with_date_order() {
             "OperationResult" => "Succeeded".into(),
             "LogonType" | "InternalLogonType" => "Owner".into(),
             "ClientIPAddress" => "[2001:db8::7]:443".into(),
-            "ClientInfoString" => "Client=OWA;Action=ViaProxy".into(),
+            "ClientInfoString" => "Client=OWA;Action=ViaProxy;UserAgent=Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)".into(),
             "MailboxOwnerUPN" => "Admin@Contoso.example".into(),
             "SessionId" => "83cfdb36-f76f-4f64-aafd-8092c3c5c630".into(),
             "OperationProperties" => "MailAccessType:Bind IsThrottled:False".into(),
@@ -1276,6 +1276,10 @@ fn search_mailboxauditlog_csv_row_with_date_order() {
         120,
     );
     assert!(list.lines().count() > cols.len(), "a value wraps:\n{list}");
+    assert!(
+        list.contains("x64) \r\n"),
+        "the client string wraps right after a space, which must stay:\n{list}"
+    );
     let listed = write(dir.path(), "mailboxauditlog.txt", list.as_bytes());
 
     let ing = ingest_file(&path);
