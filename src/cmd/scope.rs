@@ -33,9 +33,9 @@ their first to their last record there), `folders` (a sync in the attacker's con
 raise the level but is listed as a caution (stderr, summary.json, report.html): it hides the
 very records that would show the attacker in it. When other evidence shows when the attacker
 had access (sign-in logs, the password reset), --compromised-from and --compromised-to extend
-the period to it. stdout: one row per mailbox with its level (a table on a terminal, else
-CSV); the files (summary.json, messages.csv, folders.csv, unaudited.csv, report.html) go to
---out, which must not be or hold an input.";
+the period to it. stdout: one row per mailbox with its level and its count of windows outside
+the period (a table on a terminal, else CSV); the files (summary.json, messages.csv,
+folders.csv, unaudited.csv, report.html) go to --out, which must not be or hold an input.";
 
 fn labeled(args: &ScopeArgs) -> Result<Vec<Labeled>> {
     let f = &args.filter;
@@ -169,6 +169,7 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
         "messages",
         "folders",
         "unaudited_windows",
+        "unaudited_windows_outside",
     ]);
     for m in &result.mailboxes {
         rows.push(vec![
@@ -179,6 +180,7 @@ pub fn run(args: &ScopeArgs) -> Result<i32> {
             Cell::Int(m.messages),
             Cell::Int(m.folders),
             Cell::Int(m.unaudited_windows),
+            Cell::Int(m.unaudited_windows_outside),
         ]);
     }
     rows.write(&mut out)?;

@@ -62,8 +62,9 @@ fn the_demo_tenant_exposure_is_exactly_what_the_rules_say() {
     let run = run_scope(dir.path(), &["--no-timestamp"]);
     assert_eq!(
         run.stdout,
-        "mailbox,level,probably_entire_mailbox,attacker_records,messages,folders,unaudited_windows\r\n\
-         ceo@contoso.example,mailbox,true,9,8,2,1\r\n"
+        "mailbox,level,probably_entire_mailbox,attacker_records,messages,folders,unaudited_windows,\
+         unaudited_windows_outside\r\n\
+         ceo@contoso.example,mailbox,true,9,8,2,1,0\r\n"
     );
     // Messages: the attacker's binds (1-7) plus 14, read in an attacker session from an
     // address no indicator names (added by the session pivot). The owner's reads (8-13) and
@@ -660,6 +661,11 @@ fn cautions_go_to_stderr_and_a_reversed_compromise_is_a_usage_error() {
         "{run}"
     );
     assert!(!run.stdout.contains("caution"), "{run}");
+    assert!(
+        run.stdout
+            .ends_with("ceo@contoso.example,messages,false,2,2,0,0,1\r\n"),
+        "the window outside the period is counted on stdout: {run}"
+    );
     let mut args = base.to_vec();
     args.extend([
         "--compromised-from",
