@@ -14,12 +14,50 @@ use crate::input::frame::{
     Block, BlockReader, CsvFraming, Framed, JsonFramer, Piece, RowBatch, ValueBatch, frame_csv,
     split_lines, trim_record,
 };
-use crate::input::list::{blocks_by_rule, frame_list};
+use crate::input::list::frame_list;
 use crate::parse::{
     Field, JsonParser, Malformed, MalformedKind, MessageIds, Outcome, is_page, keep_message_ids,
     normalize_row, normalize_top,
 };
 use std::sync::Arc;
+
+/// Where each record of a list view starts (1-based lines) and how many `Name : Value` lines
+/// it has, found the plain way: the whole text split into lines, the first blank and `#` ones
+/// skipped, then runs of lines that are not blank. A line is blank when it is white space of
+/// at most `max_record` bytes (`\r` included; a longer line is a too-long part of a record).
+fn blocks_by_rule(data: &[u8], max_record: usize) -> Vec<(u64, usize)> {
+    let mut lines: Vec<&[u8]> = data.split(|&c| c == b'\n').collect();
+    if data.is_empty() || data.ends_with(b"\n") {
+        lines.pop();
+    }
+    let mut out: Vec<(u64, usize)> = Vec::new();
+    let mut inside = false;
+    let mut started = false;
+    for (i, raw) in lines.iter().enumerate() {
+        let mut text = *raw;
+        if i == 0 {
+            text = text.strip_prefix(crate::input::sniff::BOM).unwrap_or(text);
+        }
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let blank = raw.len() <= max_record && text.iter().all(u8::is_ascii_whitespace);
+        if !started && (blank || text.starts_with(b"#")) {
+            continue;
+        }
+        started = true;
+        if blank {
+            inside = false;
+            continue;
+        }
+        if !inside {
+            out.push((i as u64 + 1, 0));
+            inside = true;
+        }
+        if !matches!(text.first(), Some(b' ' | b'\t')) {
+            out.last_mut().expect("pushed above").1 += 1;
+        }
+    }
+    out
+}
 
 /// `frame_list` gives one row per record of a list view, on the line the plain rule says it
 /// starts on ([`blocks_by_rule`]); a record it reads has as many cells as the block has

@@ -926,7 +926,11 @@ pub fn frame_csv(
 /// Whether a record's cells are text (`out` holds them from `base`, each ending at its entry
 /// of `ends`), or the first cell that is not UTF-8. The record is checked whole, and its cell
 /// ends for falling between characters: the same answer as checking each cell.
-fn utf8_cells(out: &[u8], base: usize, ends: &[usize]) -> Result<(), crate::parse::Malformed> {
+pub(crate) fn utf8_cells(
+    out: &[u8],
+    base: usize,
+    ends: &[usize],
+) -> Result<(), crate::parse::Malformed> {
     use crate::parse::{Malformed, MalformedKind};
     if let Ok(text) = std::str::from_utf8(&out[base..])
         && ends.iter().all(|&e| text.is_char_boundary(e - base))

@@ -14,7 +14,8 @@
 //! joined value lacks it (a client string, a folder name). Values without spaces (message ids
 //! in `AggregatedRecordFoldersData`, record ids, session ids) join back exactly either way.
 
-use super::frame::{BATCH_BYTES, Row, RowBatch};
+use super::frame::{BATCH_BYTES, Row, RowBatch, utf8_cells};
+use super::sniff::BOM;
 use crate::parse::{Malformed, MalformedKind};
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -35,67 +36,32 @@ fn field(line: &[u8]) -> Option<(&[u8], usize)> {
     }
 }
 
+/// A line that continues the value before it (wrapped, or a line break of its own): it
+/// starts with the padding.
+pub fn is_continuation(line: &[u8]) -> bool {
+    matches!(line.first(), Some(b' ' | b'\t'))
+}
+
 /// The lines before the first record: blank ones and `#` comments.
 fn is_preamble(line: &[u8]) -> bool {
     line.trim_ascii().is_empty() || line.starts_with(b"#")
-}
-
-/// Where each record of a list view starts (1-based lines) and how many `Name : Value` lines
-/// it has, found the plain way: the whole text split into lines, the first blank and `#` ones
-/// skipped, then runs of lines that are not blank. A line is blank when it is white space of
-/// at most `max_record` bytes (`\r` included; a longer line is a too-long part of a record).
-pub fn blocks_by_rule(data: &[u8], max_record: usize) -> Vec<(u64, usize)> {
-    let mut lines: Vec<&[u8]> = data.split(|&c| c == b'\n').collect();
-    if data.is_empty() || data.ends_with(b"\n") {
-        lines.pop();
-    }
-    let mut out: Vec<(u64, usize)> = Vec::new();
-    let mut inside = false;
-    let mut started = false;
-    for (i, raw) in lines.iter().enumerate() {
-        let mut text = *raw;
-        if i == 0 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let blank = raw.len() <= max_record && text.iter().all(u8::is_ascii_whitespace);
-        if !started && (blank || text.starts_with(b"#")) {
-            continue;
-        }
-        started = true;
-        if blank {
-            inside = false;
-            continue;
-        }
-        if !inside {
-            out.push((i as u64 + 1, 0));
-            inside = true;
-        }
-        if !matches!(text.first(), Some(b' ' | b'\t')) {
-            out.last_mut().expect("pushed above").1 += 1;
-        }
-    }
-    out
 }
 
 /// Whether `head` (a file's first bytes) is a list of audit records: after blank and `#`
 /// lines, a block of `Name : Value` lines (and continuations) that names `Operation` and
 /// a time (`LastAccessed`, `CreationTime` or `CreationDate`).
 pub fn looks_like_list(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let mut lines = head
+    let head = head.strip_prefix(BOM).unwrap_or(head);
+    let lines = head
         .split(|&c| c == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .skip_while(|l| is_preamble(l));
     let (mut operation, mut time) = (false, false);
-    let Some(first) = lines.next() else {
-        return false;
-    };
-    for line in std::iter::once(first).chain(lines) {
+    for line in lines {
         if line.trim_ascii().is_empty() {
             break;
         }
-        if line[0] == b' ' || line[0] == b'\t' {
+        if is_continuation(line) {
             continue;
         }
         let Some((name, _)) = field(line) else {
@@ -137,7 +103,7 @@ impl Block {
             self.bad = Some(Malformed::too_long(len, max_record));
             return;
         }
-        if line[0] == b' ' || line[0] == b'\t' {
+        if is_continuation(line) {
             // The continuation of the last value (a wrapped or multi-line value).
             if self.ends.is_empty() {
                 self.bad = Some(Malformed::new(
@@ -172,9 +138,7 @@ impl Block {
             self.bad = Some(Malformed::too_long(self.text.len(), max_record));
         }
     }
-}
 
-impl Block {
     /// Ends the last value: white space at its end is the line's, not the value's.
     fn end_value(&mut self) {
         let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
@@ -222,20 +186,19 @@ impl Batches<'_> {
         if b.line == 0 {
             return;
         }
-        let cells = match b.bad.or_else(|| not_utf8(&b.text, &b.ends)) {
-            Some(m) => Err(m),
-            None => {
-                if self.header.as_slice() != b.names.as_slice() {
-                    self.flush();
-                    self.header = Arc::new(b.names);
-                }
-                let base = self.text.len();
-                self.text.extend_from_slice(&b.text);
-                let first = self.ends.len();
-                self.ends.extend(b.ends.iter().map(|e| base + e));
-                Ok(first..self.ends.len())
+        // Rows hand their cells out as `str`s: each value must be UTF-8 on its own.
+        let checked = b.bad.map_or_else(|| utf8_cells(&b.text, 0, &b.ends), Err);
+        let cells = checked.map(|()| {
+            if self.header.as_slice() != b.names.as_slice() {
+                self.flush();
+                self.header = Arc::new(b.names);
             }
-        };
+            let base = self.text.len();
+            self.text.extend_from_slice(&b.text);
+            let first = self.ends.len();
+            self.ends.extend(b.ends.iter().map(|e| base + e));
+            first..self.ends.len()
+        });
         self.rows.push(Row {
             line: b.line,
             cells,
@@ -244,26 +207,6 @@ impl Batches<'_> {
             self.flush();
         }
     }
-}
-
-/// Why a block's values (`text`, each ending at its entry of `ends`) are not text: each value
-/// must be UTF-8 on its own, since rows hand their cells out as `str`s.
-fn not_utf8(text: &[u8], ends: &[usize]) -> Option<Malformed> {
-    let mut start = 0;
-    for (i, &end) in ends.iter().enumerate() {
-        if let Err(e) = std::str::from_utf8(&text[start..end]) {
-            return Some(Malformed::new(
-                MalformedKind::InvalidUtf8,
-                format!(
-                    "invalid UTF-8 in value {} at byte {}",
-                    i + 1,
-                    e.valid_up_to()
-                ),
-            ));
-        }
-        start = end;
-    }
-    None
 }
 
 /// Reads one line (without its `\n`) into `line`, keeping at most `max` bytes of it; the
@@ -334,7 +277,7 @@ pub fn frame_list(
         n += 1;
         let mut text = &line[..];
         if n == 1 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+            text = text.strip_prefix(BOM).unwrap_or(text);
         }
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         // A line longer than the limit is judged by all of it, not by the part kept: it is

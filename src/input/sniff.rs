@@ -46,7 +46,7 @@ impl Container {
     }
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Skips white space and UTF-8 BOMs.
 pub fn skip_blank(mut b: &[u8]) -> &[u8] {
